@@ -1,0 +1,2 @@
+export * from './commands/index.ts';
+export * from './runtime/index.ts';

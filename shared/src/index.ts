@@ -1,2 +1,3 @@
 export * from './commands/index.ts';
+export * from './github/index.ts';
 export * from './runtime/index.ts';

@@ -24,7 +24,7 @@ function service(
   };
 }
 
-const appSel = (color?: string) =>
+const appSel = (color?: string): Record<string, string> =>
   color ? { 'greenlight.dev/app': APP, 'greenlight.dev/color': color } : { 'greenlight.dev/app': APP };
 
 const standard = (active: Color) => [

@@ -1,3 +1,5 @@
 export * from './commands/index.ts';
 export * from './github/index.ts';
+export * from './kube/index.ts';
+export * from './release/index.ts';
 export * from './runtime/index.ts';

@@ -1,0 +1,72 @@
+import { type KubernetesObject, PatchStrategy } from '@kubernetes/client-node';
+import type { ObjectRef } from '../runtime/errors.ts';
+import type { Kube } from './client.ts';
+import { isNotFound, kubeError } from './errors.ts';
+import { withRetry } from './retry.ts';
+
+/** The field manager every Greenlight write uses, so server-side apply knows which fields are ours. */
+export const FIELD_MANAGER = 'greenlight';
+
+/** What applying one object did. */
+export interface ApplyResult {
+  ref: ObjectRef;
+  /** created, changed, or unchanged (the server kept the same resourceVersion). */
+  outcome: 'created' | 'configured' | 'unchanged';
+  object: KubernetesObject;
+}
+
+/** `Kind namespace/name` of an object, as an ObjectRef. */
+export function refOf(object: KubernetesObject): ObjectRef {
+  return {
+    kind: object.kind ?? 'object',
+    name: object.metadata?.name ?? '(unnamed)',
+    namespace: object.metadata?.namespace,
+  };
+}
+
+/**
+ * Applies `object` with server-side apply under the `greenlight` field manager (forcing ownership of the fields it
+ * sets) and says whether anything changed. A re-apply of the same object leaves the resourceVersion as it was.
+ * Retries transient failures: an apply is idempotent.
+ */
+export async function applyObject(
+  kube: Kube,
+  object: KubernetesObject,
+  options: { signal?: AbortSignal; source?: string } = {},
+): Promise<ApplyResult> {
+  const ref = refOf(object);
+  const header = {
+    apiVersion: object.apiVersion as string,
+    kind: object.kind as string,
+    metadata: { name: object.metadata?.name as string, namespace: object.metadata?.namespace },
+  };
+  try {
+    const before = await withRetry(
+      async () => {
+        try {
+          return await kube.objects.read(header);
+        } catch (error) {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        }
+      },
+      { signal: options.signal },
+    );
+    const body = { ...object, metadata: { ...object.metadata } };
+    delete body.metadata.resourceVersion;
+    const after = await withRetry(
+      () =>
+        kube.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+      { signal: options.signal },
+    );
+    const outcome = !before
+      ? 'created'
+      : before.metadata?.resourceVersion === after.metadata?.resourceVersion
+        ? 'unchanged'
+        : 'configured';
+    return { ref, outcome, object: after };
+  } catch (error) {
+    const what = options.source ? `apply (rendered from ${options.source})` : 'apply';
+    throw kubeError(error, { what, object: ref, server: kube.server });
+  }
+}

@@ -1,0 +1,68 @@
+import { ApiException } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { isTransient, kubeError, missingPermission, RBAC_ROLE_PATH } from '../../src/kube/errors.ts';
+import { sameRun } from '../../src/kube/lock.ts';
+
+const forbidden = (message: string) =>
+  new ApiException(
+    403,
+    'Unknown API Status Code!',
+    JSON.stringify({ kind: 'Status', code: 403, reason: 'Forbidden', message }),
+    {},
+  );
+
+describe('kube error translation', () => {
+  it('names the missing permission of a 403', () => {
+    const error = kubeError(
+      forbidden(
+        'services "api" is forbidden: User "system:serviceaccount:shop:deployer" cannot patch resource "services" in API group "" in the namespace "shop"',
+      ),
+      { what: 'apply', object: { kind: 'Service', name: 'api', namespace: 'shop' } },
+    );
+    expect(error.message).toContain(
+      'system:serviceaccount:shop:deployer may not patch services in namespace "shop"',
+    );
+    expect(error.hint).toContain(RBAC_ROLE_PATH);
+    expect(error.object?.name).toBe('api');
+  });
+
+  it('reads the API group and a cluster-wide refusal', () => {
+    expect(
+      missingPermission(
+        'User "u" cannot list resource "deployments" in API group "apps" at the cluster scope',
+      ),
+    ).toEqual({ user: 'u', verb: 'list', resource: 'deployments', group: 'apps', namespace: undefined });
+  });
+
+  it('quotes the causes of a 422', () => {
+    const body = {
+      kind: 'Status',
+      code: 422,
+      message: 'Deployment.apps "api-blue" is invalid',
+      details: { causes: [{ field: 'spec.selector', message: 'field is immutable' }] },
+    };
+    const error = kubeError(new ApiException(422, 'x', JSON.stringify(body), {}), { what: 'apply' });
+    expect(error.reason).toContain('spec.selector: field is immutable');
+  });
+
+  it.each([
+    [new ApiException(503, 'x', '', {}), true],
+    [new ApiException(429, 'x', '', {}), true],
+    [new ApiException(404, 'x', '', {}), false],
+    [
+      Object.assign(new Error('fetch failed'), {
+        cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }),
+      }),
+      true,
+    ],
+    [new Error('bad input'), false],
+  ])('classifies transient failures (%#)', (error, transient) => {
+    expect(isTransient(error)).toBe(transient);
+  });
+
+  it('lets a later attempt of the same workflow run take over', () => {
+    expect(sameRun('github:o/r/runs/7/attempts/2', 'github:o/r/runs/7/attempts/1')).toBe(true);
+    expect(sameRun('github:o/r/runs/7/attempts/2', 'github:o/r/runs/8/attempts/1')).toBe(false);
+    expect(sameRun('cli:host/pid/1', 'cli:host/pid/2')).toBe(false);
+  });
+});

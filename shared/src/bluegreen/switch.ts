@@ -1,8 +1,19 @@
-import type { V1Ingress, V1Service } from '@kubernetes/client-node';
-import { GreenlightError } from '../runtime/errors.ts';
-
-/** The two colours of a blue-green app. */
-export type Color = 'blue' | 'green';
+import {
+  NetworkingV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1EndpointSlice,
+  type V1Ingress,
+  type V1Pod,
+  type V1Service,
+} from '@kubernetes/client-node';
+import type { Kube } from '../kube/client.ts';
+import { isConflict, kubeError } from '../kube/errors.ts';
+import { withRetry } from '../kube/retry.ts';
+import { endpointSliceSource, podSource, watchUntil } from '../kube/watch.ts';
+import { type Color, otherColor } from '../release/record.ts';
+import { describeError, GreenlightError } from '../runtime/errors.ts';
+import { type Host, Progress } from '../runtime/host.ts';
 
 /** The pod label naming the app, on every pod Greenlight deploys. */
 export const APP_LABEL = 'greenlight.dev/app';
@@ -10,11 +21,6 @@ export const APP_LABEL = 'greenlight.dev/app';
 export const COLOR_LABEL = 'greenlight.dev/color';
 /** Annotation on a Service that selects the app but must never be switched (`"false"`). */
 export const SWITCH_ANNOTATION = 'greenlight.dev/switch';
-
-/** The colour that is not `color`. */
-export function otherColor(color: Color): Color {
-  return color === 'blue' ? 'green' : 'blue';
-}
 
 /** True when `value` names a colour. */
 export function isColor(value: string | undefined): value is Color {
@@ -244,4 +250,252 @@ export function selectorPatch(change: Pick<ServiceSwitch, 'resourceVersion' | 't
   spec: { selector: Record<string, string> };
 } {
   return { metadata: { resourceVersion: change.resourceVersion }, spec: { selector: change.to } };
+}
+
+/** The ready endpoints behind a Service, by colour, as its EndpointSlices list them at one instant. */
+export interface EndpointCensus {
+  ready: Record<Color, number>;
+  /** Ready endpoints whose pod is not (or no longer) known to be of either colour. */
+  readyUnknown: number;
+  /** Endpoints that are listed but not ready (starting, terminating). */
+  notReady: number;
+}
+
+/** Ready endpoints of any colour. */
+export function readyTotal(census: EndpointCensus): number {
+  return census.ready.blue + census.ready.green + census.readyUnknown;
+}
+
+/** True when every ready endpoint is of `color` and there is at least one. */
+export function onlyColor(census: EndpointCensus, color: Color): boolean {
+  return census.ready[color] > 0 && census.ready[otherColor(color)] === 0 && census.readyUnknown === 0;
+}
+
+/** Formats a census for logs: `green 3 ready, blue 0 ready, 1 not ready`. */
+export function formatCensus(census: EndpointCensus): string {
+  const parts = [`blue ${census.ready.blue} ready`, `green ${census.ready.green} ready`];
+  if (census.readyUnknown > 0) parts.push(`${census.readyUnknown} ready of unknown colour`);
+  if (census.notReady > 0) parts.push(`${census.notReady} not ready`);
+  return parts.join(', ');
+}
+
+/**
+ * Counts the ready endpoints of a Service's EndpointSlices by the colour of their pods. An endpoint listed in two
+ * slices at once (the controller moves endpoints between slices) is counted once; a missing `ready` condition
+ * counts as ready, as the EndpointSlice API says consumers must read it.
+ */
+export function endpointCensus(slices: readonly V1EndpointSlice[], pods: readonly V1Pod[]): EndpointCensus {
+  const colorOf = new Map<string, string | undefined>();
+  for (const pod of pods) colorOf.set(pod.metadata?.name ?? '', pod.metadata?.labels?.[COLOR_LABEL]);
+  const census: EndpointCensus = { ready: { blue: 0, green: 0 }, readyUnknown: 0, notReady: 0 };
+  const seen = new Set<string>();
+  for (const slice of slices) {
+    for (const endpoint of slice.endpoints ?? []) {
+      const key =
+        endpoint.targetRef?.kind === 'Pod' && endpoint.targetRef.name
+          ? `pod/${endpoint.targetRef.name}`
+          : `addr/${[...(endpoint.addresses ?? [])].sort().join(',')}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (endpoint.conditions?.ready === false) {
+        census.notReady++;
+        continue;
+      }
+      const color = endpoint.targetRef?.name ? colorOf.get(endpoint.targetRef.name) : undefined;
+      if (isColor(color)) census.ready[color]++;
+      else census.readyUnknown++;
+    }
+  }
+  return census;
+}
+
+/** Where and how a switch runs. */
+export interface SwitchContext {
+  kube: Kube;
+  namespace: string;
+  host: Host;
+  /** Epoch milliseconds by which the switch and the endpoint wait must be done. */
+  deadline: number;
+  signal?: AbortSignal;
+}
+
+/** The label selector of an app's pods, of one colour or of both. */
+export function podSelector(app: string, color?: Color): string {
+  return color ? `${APP_LABEL}=${app},${COLOR_LABEL}=${color}` : `${APP_LABEL}=${app}`;
+}
+
+/** True when a pod is Ready and not being deleted: its endpoint is one a proxy routes to. */
+export function isServingPod(pod: V1Pod): boolean {
+  if (pod.metadata?.deletionTimestamp) return false;
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+/** Counts the pods of `color` that are Ready now (the endpoints a Service selecting that colour would get). */
+export async function countServingPods(context: SwitchContext, app: string, color: Color): Promise<number> {
+  const { kube, namespace } = context;
+  const pods = await withRetry(
+    () => kube.core.listNamespacedPod({ namespace, labelSelector: podSelector(app, color) }),
+    { signal: context.signal },
+  ).catch((error: unknown) => {
+    throw kubeError(error, { what: `list the ${color} pods of ${app}`, server: kube.server });
+  });
+  return pods.items.filter(isServingPod).length;
+}
+
+/**
+ * Carries out a switch plan: patches each Service selector with its resourceVersion as a precondition (the
+ * active Service first), or replaces each Ingress with its resourceVersion. It refuses when the target colour
+ * has no ready pod. When a later patch fails, the ones already made are undone before the error is thrown, so
+ * nothing is left half-switched. A no-op plan does nothing.
+ */
+export async function applySwitch(context: SwitchContext, plan: SwitchPlan): Promise<void> {
+  const { kube, namespace, host } = context;
+  if (isNoop(plan)) {
+    host.info(`Traffic already goes to ${plan.target} (${plan.unchanged.join(', ')}): switch skipped.`);
+    return;
+  }
+  const serving = await countServingPods(context, plan.app, plan.target);
+  if (serving === 0) {
+    throw new GreenlightError({
+      what: 'switch traffic',
+      object: { kind: 'Service', name: activeServiceName(plan.app), namespace },
+      reason: `the ${plan.target} colour has zero ready pods, and traffic never moves to a Service with no ready endpoints`,
+      hint: `check the ${plan.app}-${plan.target} Deployment's pods (kubectl describe) and re-run deploy-bluegreen`,
+    });
+  }
+  const done: ServiceSwitch[] = [];
+  const doneIngresses: IngressSwitch[] = [];
+  try {
+    for (const change of plan.services) {
+      await kube.core.patchNamespacedService(
+        { name: change.name, namespace, body: selectorPatch(change) },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      done.push(change);
+      host.info(
+        `Service ${change.name}: selector ${formatSelector(change.from)} -> ${formatSelector(change.to)}`,
+      );
+    }
+    const networking = plan.ingresses.length > 0 ? kube.config.makeApiClient(NetworkingV1Api) : undefined;
+    for (const change of plan.ingresses) {
+      await networking?.replaceNamespacedIngress({ name: change.name, namespace, body: change.to });
+      doneIngresses.push(change);
+      host.info(`Ingress ${change.name}: ${change.backends.join(', ')} -> ${plan.app}-${plan.target}`);
+    }
+  } catch (error) {
+    const failed = plan.services[done.length] ?? plan.ingresses[doneIngresses.length];
+    const kind = done.length < plan.services.length ? 'Service' : 'Ingress';
+    await undoSwitch(context, plan, done, doneIngresses);
+    const base = kubeError(error, {
+      what: `switch traffic to ${plan.target}`,
+      object: { kind, name: failed?.name ?? '?', namespace },
+      server: kube.server,
+    });
+    if (isConflict(error)) {
+      throw new GreenlightError({
+        what: base.what,
+        object: base.object,
+        reason: `it changed since the switch was planned (resourceVersion ${failed?.resourceVersion} is stale)`,
+        hint: 'another run or a person edited it at the same time; re-run the step once they are done',
+        cause: error,
+      });
+    }
+    throw base;
+  }
+}
+
+/** Puts back the selectors and backends a failed switch already changed, reading each object afresh. */
+async function undoSwitch(
+  context: SwitchContext,
+  plan: SwitchPlan,
+  services: readonly ServiceSwitch[],
+  ingresses: readonly IngressSwitch[],
+): Promise<void> {
+  const { kube, namespace, host } = context;
+  for (const change of [...services].reverse()) {
+    try {
+      const current = await kube.core.readNamespacedService({ name: change.name, namespace });
+      await kube.core.patchNamespacedService(
+        {
+          name: change.name,
+          namespace,
+          body: selectorPatch({ resourceVersion: current.metadata?.resourceVersion ?? '', to: change.from }),
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      host.info(`Service ${change.name}: selector put back to ${formatSelector(change.from)}`);
+    } catch (error) {
+      host.annotate(
+        'error',
+        `could not put back Service ${namespace}/${change.name} to ${formatSelector(change.from)}: ` +
+          `${describeError(error)}. Fix it by hand: its selector must select ${plan.activeBefore ?? 'the live colour'}.`,
+      );
+    }
+  }
+  if (ingresses.length === 0) return;
+  const networking = kube.config.makeApiClient(NetworkingV1Api);
+  const back = otherColor(plan.target);
+  for (const change of [...ingresses].reverse()) {
+    try {
+      const current = await networking.readNamespacedIngress({ name: change.name, namespace });
+      const reverted = planSwitch({
+        app: plan.app,
+        namespace,
+        target: back,
+        route: 'ingress',
+        services: [
+          { metadata: { name: activeServiceName(plan.app) }, spec: { selector: { [APP_LABEL]: plan.app } } },
+        ],
+        ingresses: [current],
+      });
+      for (const ingress of reverted.ingresses) {
+        await networking.replaceNamespacedIngress({ name: ingress.name, namespace, body: ingress.to });
+      }
+      host.info(`Ingress ${change.name}: backends put back to ${plan.app}-${back}`);
+    } catch (error) {
+      host.annotate(
+        'error',
+        `could not put back Ingress ${namespace}/${change.name}: ${describeError(error)}. Fix it by hand.`,
+      );
+    }
+  }
+}
+
+/**
+ * Waits, by watching its EndpointSlices and the app's pods, until the Service `service` holds only ready
+ * endpoints of `color` (at least one, none of the other colour). Returns the census seen at that instant.
+ */
+export async function waitForOnlyColor(
+  context: SwitchContext,
+  app: string,
+  service: string,
+  color: Color,
+): Promise<EndpointCensus> {
+  const { kube, namespace } = context;
+  const progress = new Progress(context.host, 5_000);
+  let last: EndpointCensus | undefined;
+  return watchUntil(
+    kube,
+    [endpointSliceSource(kube, namespace, service), podSource(kube, namespace, podSelector(app))] as const,
+    ([slices, pods]) => {
+      last = endpointCensus(slices, pods);
+      if (onlyColor(last, color)) return last;
+      progress.update(`Service ${service} endpoints: ${formatCensus(last)}; waiting for ${color} only`);
+      return undefined;
+    },
+    {
+      deadline: context.deadline,
+      signal: context.signal,
+      what: `endpoints of Service ${service}`,
+      onTimeout: () =>
+        new GreenlightError({
+          what: `wait for Service ${service} to serve only ${color}`,
+          object: { kind: 'Service', name: service, namespace },
+          reason: last
+            ? `its EndpointSlices still hold ${formatCensus(last)} at the deadline`
+            : 'its EndpointSlices could not be listed before the deadline',
+          hint: 'check the EndpointSlice controller (kube-controller-manager) and the pods of both colours',
+        }),
+    },
+  );
 }

@@ -1,13 +1,17 @@
-import type { V1Ingress, V1Service } from '@kubernetes/client-node';
+import type { V1Endpoint, V1EndpointSlice, V1Ingress, V1Pod, V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import {
-  type Color,
+  type EndpointCensus,
+  endpointCensus,
+  formatCensus,
   formatSelector,
   isNoop,
-  otherColor,
+  onlyColor,
   planSwitch,
+  readyTotal,
   selectorPatch,
 } from '../../src/bluegreen/switch.ts';
+import { type Color, otherColor } from '../../src/release/record.ts';
 import { GreenlightError } from '../../src/runtime/errors.ts';
 
 const APP = 'api';
@@ -231,5 +235,72 @@ describe('selector helpers', () => {
   it('formats selectors for messages', () => {
     expect(formatSelector(appSel('blue'))).toBe('greenlight.dev/app=api,greenlight.dev/color=blue');
     expect(formatSelector({})).toBe('(empty)');
+  });
+});
+
+describe('endpointCensus', () => {
+  const pod = (name: string, color: string): V1Pod => ({
+    metadata: { name, labels: { 'greenlight.dev/app': APP, 'greenlight.dev/color': color } },
+  });
+  const endpoint = (pod: string, ready?: boolean): V1Endpoint => ({
+    addresses: [`10.0.0.${pod.length}`],
+    targetRef: { kind: 'Pod', name: pod },
+    conditions: ready === undefined ? {} : { ready },
+  });
+  const slice = (...endpoints: V1Endpoint[]): V1EndpointSlice => ({ addressType: 'IPv4', endpoints });
+  const pods = [pod('api-blue-1', 'blue'), pod('api-blue-2', 'blue'), pod('api-green-1', 'green')];
+
+  it.each<{ name: string; slices: V1EndpointSlice[]; expected: EndpointCensus; only?: Color }>([
+    {
+      name: 'counts ready endpoints by the colour of their pod',
+      slices: [slice(endpoint('api-blue-1', true), endpoint('api-blue-2', true))],
+      expected: { ready: { blue: 2, green: 0 }, readyUnknown: 0, notReady: 0 },
+      only: 'blue',
+    },
+    {
+      name: 'counts an endpoint listed in two slices once',
+      slices: [slice(endpoint('api-green-1', true)), slice(endpoint('api-green-1', true))],
+      expected: { ready: { blue: 0, green: 1 }, readyUnknown: 0, notReady: 0 },
+      only: 'green',
+    },
+    {
+      name: 'reads a missing ready condition as ready',
+      slices: [slice(endpoint('api-green-1'))],
+      expected: { ready: { blue: 0, green: 1 }, readyUnknown: 0, notReady: 0 },
+      only: 'green',
+    },
+    {
+      name: 'keeps not-ready endpoints apart',
+      slices: [slice(endpoint('api-green-1', true), endpoint('api-blue-1', false))],
+      expected: { ready: { blue: 0, green: 1 }, readyUnknown: 0, notReady: 1 },
+      only: 'green',
+    },
+    {
+      name: 'sees a mix of colours',
+      slices: [slice(endpoint('api-green-1', true), endpoint('api-blue-1', true))],
+      expected: { ready: { blue: 1, green: 1 }, readyUnknown: 0, notReady: 0 },
+    },
+    {
+      name: 'counts a ready endpoint of an unknown pod as unknown',
+      slices: [slice(endpoint('api-green-1', true), endpoint('gone-pod', true))],
+      expected: { ready: { blue: 0, green: 1 }, readyUnknown: 1, notReady: 0 },
+    },
+    {
+      name: 'sees zero ready endpoints',
+      slices: [slice()],
+      expected: { ready: { blue: 0, green: 0 }, readyUnknown: 0, notReady: 0 },
+    },
+  ])('$name', ({ slices, expected, only }) => {
+    const census = endpointCensus(slices, pods);
+    expect(census).toEqual(expected);
+    expect(onlyColor(census, 'blue')).toBe(only === 'blue');
+    expect(onlyColor(census, 'green')).toBe(only === 'green');
+    expect(readyTotal(census)).toBe(expected.ready.blue + expected.ready.green + expected.readyUnknown);
+  });
+
+  it('formats a census for the log', () => {
+    expect(formatCensus({ ready: { blue: 0, green: 3 }, readyUnknown: 0, notReady: 1 })).toBe(
+      'blue 0 ready, green 3 ready, 1 not ready',
+    );
   });
 });

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { type BuilderProbe, chooseBuilder, parseBuildSecrets } from '../../src/image/builder.ts';
+
+const probe = (dockerEngine: boolean, buildx: boolean, buildah: boolean): BuilderProbe => ({
+  dockerEngine,
+  buildx,
+  buildah,
+});
+
+describe('chooseBuilder', () => {
+  it.each([
+    ['auto', probe(true, true, true), 'buildx', /auto: a Docker engine answers/],
+    ['auto', probe(true, true, false), 'buildx', /auto/],
+    ['auto', probe(false, false, true), 'buildah', /no Docker engine answers/],
+    ['auto', probe(true, false, true), 'buildah', /buildx plugin is missing/],
+    ['buildah', probe(true, true, true), 'buildah', /forced/],
+    ['buildx', probe(true, true, false), 'buildx', /forced/],
+  ] as const)('%s with %j -> %s', (choice, found, name, reason) => {
+    const chosen = chooseBuilder(choice, found);
+    expect(chosen.name).toBe(name);
+    expect(chosen.reason).toMatch(reason);
+  });
+
+  it.each([
+    [
+      'auto',
+      probe(false, false, false),
+      /no builder found: no Docker engine answers.*`buildah` is not installed/,
+    ],
+    ['buildx', probe(false, false, true), /`builder` is buildx but no Docker engine answers/],
+    [
+      'buildx',
+      probe(true, false, true),
+      /`builder` is buildx but the Docker engine answers but the buildx plugin/,
+    ],
+    ['buildah', probe(true, true, false), /`builder` is buildah but `buildah` is not installed/],
+  ] as const)('%s with %j fails: %s', (choice, found, message) => {
+    expect(() => chooseBuilder(choice, found)).toThrow(message);
+  });
+});
+
+describe('parseBuildSecrets', () => {
+  it('splits on the first = and keeps the rest of the value', () => {
+    expect(parseBuildSecrets(['npm_token=abc=def', 'github.token=x'])).toEqual({
+      secrets: [
+        { id: 'npm_token', value: 'abc=def' },
+        { id: 'github.token', value: 'x' },
+      ],
+      problems: [],
+    });
+  });
+
+  it.each([
+    [['s3cr3t-only'], 'line 1 must be id=value'],
+    [['=s3cr3t-x'], 'line 1 must be id=value'],
+    [['a b=s3cr3t-x'], 'line 1 must be id=value'],
+    [['a=s3cr3t-1', 'a=s3cr3t-2'], 'line 2 repeats the id "a"'],
+  ])('%j: %s, without the value', (lines, problem) => {
+    const { problems } = parseBuildSecrets(lines);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(problem);
+    expect(problems[0]).not.toContain('s3cr3t');
+  });
+});

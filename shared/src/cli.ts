@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { actionCommands } from './commands/index.ts';
+import { tags } from './commands/tags.ts';
 import { type Command, execute, withCancellation } from './runtime/command.ts';
 import { describeError } from './runtime/errors.ts';
 import { CliHost } from './runtime/host.ts';
@@ -12,6 +13,8 @@ const extraCommands: Record<string, Command> = {};
 export function registerCliCommand(command: Command): void {
   extraCommands[command.name] = command;
 }
+
+registerCliCommand(tags as unknown as Command);
 
 function allCommands(): Record<string, Command> {
   return { ...actionCommands, ...extraCommands };

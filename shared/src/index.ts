@@ -6,5 +6,3 @@ export * from './kube/index.ts';
 export * from './release/index.ts';
 export * from './runtime/index.ts';
 export * from './version/index.ts';
-export * from './audit/index.ts';
-export * from './chart/index.ts';

@@ -1,3 +1,5 @@
+export * from './audit/index.ts';
+export * from './chart/index.ts';
 export * from './commands/index.ts';
 export * from './github/index.ts';
 export * from './health/index.ts';

@@ -1,0 +1,69 @@
+import type { V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import type { AuditConfig } from './config.ts';
+import type { AuditObject } from './types.ts';
+import { asWorkload, mapSelectorMatches, selectorMatches, type Workload } from './workloads.ts';
+
+/** Everything rules see: the objects, their workloads, the config, the target version and the time. */
+export interface AuditContext {
+  objects: readonly AuditObject[];
+  workloads: readonly Workload[];
+  config: AuditConfig;
+  /** The target Kubernetes minor version (of 1.x). */
+  kubernetesMinor: number;
+  /** `live` when the objects come from a cluster (then Pods and release records are among them). */
+  mode: 'static' | 'live';
+  now: Date;
+  /** The objects of one kind, in input order. */
+  ofKind(kind: string): readonly AuditObject[];
+  /** The Services in the workload's namespace whose selector picks its pods. */
+  servicesFor(workload: Workload): readonly AuditObject[];
+  /** The PodDisruptionBudgets in the workload's namespace whose selector picks its pods. */
+  disruptionBudgetsFor(workload: Workload): readonly AuditObject[];
+}
+
+export interface ContextOptions {
+  config: AuditConfig;
+  kubernetesMinor: number;
+  mode?: 'static' | 'live';
+  now?: Date;
+}
+
+/** Builds the audit context: indexes objects by kind and derives the workloads once. */
+export function buildContext(objects: readonly AuditObject[], options: ContextOptions): AuditContext {
+  const byKind = new Map<string, AuditObject[]>();
+  for (const target of objects) {
+    const kind = target.object.kind ?? '';
+    const list = byKind.get(kind);
+    if (list) list.push(target);
+    else byKind.set(kind, [target]);
+  }
+  const workloads: Workload[] = [];
+  for (const target of objects) {
+    const workload = asWorkload(target);
+    if (workload) workloads.push(workload);
+  }
+  const ofKind = (kind: string) => byKind.get(kind) ?? [];
+  const sameNamespace = (a: AuditObject, workload: Workload) =>
+    (a.object.metadata?.namespace ?? '') === (workload.namespace ?? '');
+  return {
+    objects,
+    workloads,
+    config: options.config,
+    kubernetesMinor: options.kubernetesMinor,
+    mode: options.mode ?? 'static',
+    now: options.now ?? new Date(),
+    ofKind,
+    servicesFor: (workload) =>
+      ofKind('Service').filter(
+        (service) =>
+          sameNamespace(service, workload) &&
+          mapSelectorMatches((service.object as V1Service).spec?.selector, workload.podLabels),
+      ),
+    disruptionBudgetsFor: (workload) =>
+      ofKind('PodDisruptionBudget').filter(
+        (pdb) =>
+          sameNamespace(pdb, workload) &&
+          selectorMatches((pdb.object as V1PodDisruptionBudget).spec?.selector, workload.podLabels),
+      ),
+  };
+}

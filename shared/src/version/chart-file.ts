@@ -78,7 +78,7 @@ export function parseChartYaml(text: string, file = 'Chart.yaml'): ChartFile {
     keepSourceTokens: false,
   });
   const [error] = document.errors;
-  if (error) fail(file, error.message.split('\n')[0] as string, error.linePos?.[0]?.line);
+  if (error) fail(file, error.message.split('\n')[0] as string, counter.linePos(error.pos[0]).line);
   const root = document.contents;
   if (!isMap(root)) fail(file, 'the file must be a mapping of fields (apiVersion, name, version, ...)', 1);
   const apiVersion = scalarText(root, 'apiVersion', file, counter, true) as string;

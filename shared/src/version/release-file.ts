@@ -17,7 +17,7 @@ export interface ReleaseFile {
 }
 
 // A version-like token: digits and dots with an optional pre-release/build, optionally after `v`.
-const VERSION_TOKEN = String.raw`[vV]?\d[0-9A-Za-z.+-]*`;
+const VERSION_TOKEN = String.raw`[vV]?\d[^\s()[\]]*`;
 const DATE = String.raw`(?:\s*(?:[-–—:]\s*|\()\s*(\d{4}-\d{2}-\d{2})\)?)?`;
 /** `1.2.3`, `v1.2.3`, with an optional date. */
 const BARE = new RegExp(`^(${VERSION_TOKEN})${DATE}$`);

@@ -37,6 +37,7 @@ import { Progress, redact } from '../runtime/host.ts';
 import type { Inputs } from '../runtime/inputs.ts';
 import { gitContextFromEnv } from '../version/context.ts';
 import { computeMetadata, type Metadata } from '../version/metadata.ts';
+import { readVersionFile } from '../version/sources.ts';
 
 /** Inputs of `build-image`; descriptions are in actions/build-image/action.yml. */
 export const buildImageInputs = {
@@ -57,6 +58,7 @@ export const buildImageInputs = {
   push: { type: 'boolean', default: 'true' },
   builder: { type: 'enum', values: ['auto', 'buildx', 'buildah'], default: 'auto' },
   version: { type: 'string' },
+  'version-dir': { type: 'string' },
   'tag-prefix': { type: 'string' },
   username: { type: 'string' },
   password: { type: 'string', secret: true },
@@ -108,9 +110,25 @@ function parseTarget(image: string): ImageReference {
   return target;
 }
 
-/** Computes the tags, version, labels and annotations from the rules, the git context and the registry's tags. */
-function metadataFor(run: Run, existingTags: string[]): Metadata {
+/**
+ * The version file (RELEASE.txt, package.json, Chart.yaml) of the `version-dir` input, else of the build context,
+ * else of the repository root.
+ */
+async function findVersionFile(run: Run): Promise<{ source: string; version: string } | undefined> {
   const { inputs, context } = run;
+  const root = context.env.GITHUB_WORKSPACE || process.cwd();
+  const dirs = inputs['version-dir'] ? [inputs['version-dir']] : [...new Set([inputs.context, root])];
+  for (const dir of dirs) {
+    const found = await readVersionFile(dir);
+    if (found) return { ...found, source: join(dir, found.source) };
+  }
+  return undefined;
+}
+
+/** Computes the tags, version, labels and annotations from the rules, the git context and the registry's tags. */
+async function metadataFor(run: Run, existingTags: string[]): Promise<Metadata> {
+  const { inputs, context } = run;
+  const fileVersion = await findVersionFile(run);
   return computeMetadata({
     images: [inputs.image],
     tagRules: inputs.tags,
@@ -121,6 +139,7 @@ function metadataFor(run: Run, existingTags: string[]): Metadata {
     version: inputs.version,
     tagPrefix: inputs['tag-prefix'],
     existingTags,
+    fileVersion,
   });
 }
 
@@ -268,7 +287,7 @@ async function build(run: Run, tail: { lines: string[] }): Promise<ImageReport> 
           return [];
         }
       });
-  const metadata = await clock.run('tags', async () => metadataFor(run, existing));
+  const metadata = await clock.run('tags', () => metadataFor(run, existing));
   await logMetadata(run, metadata);
   for (const tag of metadata.tagNames) {
     if (isReleaseTag(tag) && existing.includes(tag) && !inputs.overwrite)
@@ -373,7 +392,7 @@ async function retag(run: Run): Promise<ImageReport> {
     digest: source.digest,
   });
   host.info(`source ${sourceName}`);
-  const metadata = await clock.run('tags', async () => metadataFor(run, existing));
+  const metadata = await clock.run('tags', () => metadataFor(run, existing));
   await logMetadata(run, metadata);
   const plan = await clock.run('release check', () =>
     checkReleaseTags(run, metadata, existing, source.digest),

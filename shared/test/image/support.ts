@@ -167,7 +167,8 @@ export async function listTags(repository: string, auth?: string): Promise<strin
     const { stdout } = await exec('skopeo', [...args, `docker://${repository}`]);
     return (JSON.parse(stdout) as { Tags: string[] | null }).Tags ?? [];
   } catch (error) {
-    if (/name unknown|NAME_UNKNOWN|repository name not known|404 \(Not Found\)/i.test(String(error))) return [];
+    if (/name unknown|NAME_UNKNOWN|repository name not known|404 \(Not Found\)/i.test(String(error)))
+      return [];
     throw error;
   }
 }

@@ -499,3 +499,49 @@ export async function waitForOnlyColor(
     },
   );
 }
+
+/** Options of a flip between colours. */
+export interface FlipOptions {
+  app: string;
+  route: 'service' | 'ingress';
+  target: Color;
+}
+
+/**
+ * Switches traffic to `target` and waits until the active Service serves only it (route: service), or the
+ * target colour Service has ready endpoints (route: ingress). Used by promote, rollback and the automatic
+ * flip-back.
+ */
+export async function flipTo(context: SwitchContext, options: FlipOptions): Promise<void> {
+  const { kube, namespace } = context;
+  const services = await withRetry(() => kube.core.listNamespacedService({ namespace }), {
+    signal: context.signal,
+  }).catch((error: unknown) => {
+    throw kubeError(error, { what: 'list the Services to switch', server: kube.server });
+  });
+  const ingresses =
+    options.route === 'ingress'
+      ? (
+          await withRetry(
+            () => kube.config.makeApiClient(NetworkingV1Api).listNamespacedIngress({ namespace }),
+            {
+              signal: context.signal,
+            },
+          ).catch((error: unknown) => {
+            throw kubeError(error, { what: 'list the Ingresses to switch', server: kube.server });
+          })
+        ).items
+      : [];
+  const plan = planSwitch({
+    app: options.app,
+    namespace,
+    target: options.target,
+    services: services.items,
+    route: options.route,
+    ingresses,
+  });
+  await applySwitch(context, plan);
+  const watched =
+    options.route === 'service' ? activeServiceName(options.app) : `${options.app}-${options.target}`;
+  await waitForOnlyColor(context, options.app, watched, options.target);
+}

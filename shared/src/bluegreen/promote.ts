@@ -1,0 +1,686 @@
+import type { V1EndpointSlice, V1Pod } from '@kubernetes/client-node';
+import type { DeploymentTracker } from '../github/deployments.ts';
+import { probeHttp } from '../health/http.ts';
+import { queryValue } from '../health/prometheus.ts';
+import { type GateReport, runGates } from '../health/run.ts';
+import { expandPlaceholders, type GateSpec } from '../health/spec.ts';
+import type { Kube } from '../kube/client.ts';
+import { kubeError } from '../kube/errors.ts';
+import { acquireLock, type HeldLock, holderIdentity, lockName } from '../kube/lock.ts';
+import { sleep, withRetry } from '../kube/retry.ts';
+import {
+  type Color,
+  candidateRevision,
+  otherColor,
+  type ReleaseRecord,
+  type ReleaseRevision,
+  recordName,
+  updateRevision,
+} from '../release/record.ts';
+import { type RecordKey, readRecord, updateRecord } from '../release/store.ts';
+import { describeError, GreenlightError } from '../runtime/errors.ts';
+import type { Host } from '../runtime/host.ts';
+import type { PhaseClock } from '../runtime/summary.ts';
+import { podTrouble, readColorDeployment, runsRevision, scaleColor } from './rollback.ts';
+import {
+  activeServiceName,
+  colorServiceName,
+  type EndpointCensus,
+  endpointCensus,
+  flipTo,
+  formatCensus,
+  podSelector,
+  previewServiceName,
+  type SwitchContext,
+} from './switch.ts';
+
+/** Which app and environment a promote, rollback or abort works on. */
+export interface ReleaseTarget {
+  kube: Kube;
+  app: string;
+  namespace: string;
+  environment: string;
+}
+
+/** What every run gets from the edge. */
+export interface RunContext {
+  host: Host;
+  clock: PhaseClock;
+  signal: AbortSignal;
+  /** GITHUB_* variables (the lock holder's identity) and the like. */
+  env: NodeJS.ProcessEnv;
+  /** Starts a GitHub deployment once there is something to deploy; absent when GitHub is not involved. */
+  github?: (description: string, payload: Record<string, string>) => Promise<DeploymentTracker>;
+  /** The URL users open for the environment, posted with a successful GitHub deployment status. */
+  environmentUrl?: string;
+  /** How long to wait for another run holding the lock (default 10 minutes). */
+  lockWaitMs?: number;
+}
+
+export interface PromoteOptions extends ReleaseTarget, RunContext {
+  /** Refuse unless the candidate runs this digest (`sha256:...` or `name@sha256:...`). */
+  expectedDigest?: string;
+  verifyForMs: number;
+  scaleDownDelayMs: number;
+  keepPrevious: boolean;
+  route: 'service' | 'ingress';
+  /** For the checks, the flip and the endpoint switch; the verification window comes on top. */
+  timeoutMs: number;
+  gates: readonly GateSpec[];
+  /** Default Prometheus URL for gates that name none. */
+  prometheusUrl?: string;
+  /** How often the verification window evaluates the gates; default from the gates, between 1 and 10 s. */
+  verifyIntervalMs?: number;
+}
+
+/** One gate's record over the verification window. */
+export interface GateWatch {
+  name: string;
+  kind: GateSpec['kind'];
+  checks: number;
+  failures: number;
+  /** The latest observation, in words. */
+  last: string;
+}
+
+/** What the verification window saw. */
+export interface VerificationReport {
+  passed: boolean;
+  rounds: number;
+  durationMs: number;
+  gates: GateWatch[];
+  /** Why it failed, in one line. */
+  failure?: string;
+}
+
+/** How a promote, rollback or abort ended: the facts the outputs and the summary show. */
+export interface ReleaseOutcome {
+  action: 'promote' | 'rollback' | 'abort';
+  activeColor: Color | undefined;
+  previousColor: Color | undefined;
+  /** The revision now active (0 when none is). */
+  revision: number;
+  /** The active image, `name@sha256:...`. */
+  image: string;
+  rolledBack: boolean;
+  /** One line on what happened. */
+  message: string;
+  /** The gates re-checked before the flip. */
+  recheck?: GateReport;
+  verification?: VerificationReport;
+  /** The active Service's endpoints right after the flip. */
+  census?: EndpointCensus;
+  /** Set when the run failed after doing something (a flip back): the outputs still hold, the step fails. */
+  failure?: GreenlightError;
+}
+
+/** The decision a promote makes from the release record alone. */
+export type PromotionDecision =
+  | { kind: 'promote'; candidate: ReleaseRevision; active: ReleaseRevision | undefined }
+  | { kind: 'nothing'; active: ReleaseRevision }
+  | { kind: 'refuse'; reason: string; hint: string };
+
+/** The newest revision with `status`. */
+function newest(record: ReleaseRecord, status: ReleaseRevision['status']): ReleaseRevision | undefined {
+  return [...record.revisions].reverse().find((r) => r.status === status);
+}
+
+/** `sha256:...` from `sha256:...` or `name@sha256:...`; undefined when there is no digest in the text. */
+export function digestOf(text: string): string | undefined {
+  return /(sha256:[0-9a-f]{64})$/.exec(text.trim())?.[1];
+}
+
+/** The image a revision runs, `name@sha256:...` (its first image). */
+export function imageOf(revision: ReleaseRevision | undefined): string {
+  return revision?.images[0]?.reference ?? '';
+}
+
+/**
+ * Decides what a promote does: promote the newest candidate when it passed its gates and runs the expected
+ * digest; nothing when there is no candidate but a live revision (a re-run after success); refuse otherwise.
+ */
+export function decidePromotion(record: ReleaseRecord, expectedDigest?: string): PromotionDecision {
+  const candidate = candidateRevision(record);
+  const active = newest(record, 'active');
+  if (!candidate) {
+    if (active) return { kind: 'nothing', active };
+    return {
+      kind: 'refuse',
+      reason: `no release of ${record.app} has been deployed to ${record.environment}: there is nothing to promote`,
+      hint: 'run deploy-bluegreen first; it puts the release on the idle colour',
+    };
+  }
+  if (!candidate.ready) {
+    return {
+      kind: 'refuse',
+      reason: `candidate revision ${candidate.revision} on ${candidate.color} did not pass its health gates at deploy${candidate.reason ? ` (${candidate.reason})` : ''}`,
+      hint: 'fix the release and deploy it again, or abort the candidate',
+    };
+  }
+  if (expectedDigest?.trim()) {
+    const expected = digestOf(expectedDigest);
+    if (!expected) {
+      return {
+        kind: 'refuse',
+        reason: `expected-digest "${expectedDigest}" is not a digest`,
+        hint: 'give it as sha256:<64 hex digits> or name@sha256:<64 hex digits>',
+      };
+    }
+    const running = candidate.images.map((i) => i.digest ?? digestOf(i.reference)).filter(Boolean);
+    if (!running.includes(expected)) {
+      return {
+        kind: 'refuse',
+        reason: `candidate revision ${candidate.revision} runs ${running.join(', ') || 'no pinned digest'}, not the expected ${expected}`,
+        hint: 'promote only what was approved: deploy the expected digest first, or correct expected-digest',
+      };
+    }
+  }
+  return { kind: 'promote', candidate, active };
+}
+
+/** The record once `revision` is promoted: it turns active, the one active before turns previous. */
+export function markPromoted(record: ReleaseRecord, revision: number, now: Date = new Date()): ReleaseRecord {
+  let next = record;
+  for (const r of record.revisions) {
+    if (r.revision === revision) continue;
+    if (r.status === 'active') next = updateRevision(next, r.revision, { status: 'previous' }, now);
+    else if (r.status === 'previous') next = updateRevision(next, r.revision, { status: 'retired' }, now);
+  }
+  return updateRevision(
+    next,
+    revision,
+    { status: 'active', promotedAt: now.toISOString(), reason: undefined },
+    now,
+  );
+}
+
+/** The record once the verification of `revision` failed and traffic went back: it is marked failed. */
+export function markVerificationFailed(
+  record: ReleaseRecord,
+  revision: number,
+  reason: string,
+  now: Date = new Date(),
+): ReleaseRecord {
+  return updateRevision(record, revision, { status: 'failed', ready: false, reason }, now);
+}
+
+/** Evaluation interval of the verification window: the shortest gate interval, kept within 1-10 s. */
+export function verifyInterval(gates: readonly GateSpec[], override?: number): number {
+  if (override !== undefined) return Math.max(100, override);
+  const intervals = gates.flatMap((g) => (g.kind === 'endpoints' ? [] : [g.intervalMs]));
+  return Math.min(10_000, Math.max(1_000, Math.min(2_000, ...intervals)));
+}
+
+/** Failed observations in a row after which a gate fails the window: one blip of an HTTP check is forgiven. */
+export function failuresToFail(kind: GateSpec['kind']): number {
+  return kind === 'prometheus' ? 1 : 2;
+}
+
+/** Takes the app's lock, runs `fn` with a signal that also fires when the lock is lost, releases the lock. */
+export async function withReleaseLock<T>(
+  target: ReleaseTarget,
+  run: RunContext,
+  fn: (signal: AbortSignal, lock: HeldLock) => Promise<T>,
+): Promise<T> {
+  const { kube, namespace, app, environment } = target;
+  const lock = await run.clock.run('take the lock', () =>
+    acquireLock(kube, {
+      namespace,
+      name: lockName(app, environment),
+      holder: holderIdentity(run.env),
+      waitMs: run.lockWaitMs,
+      signal: run.signal,
+      onWait: (holder, expiresInMs) =>
+        run.host.info(
+          `Waiting for ${holder} to release Lease ${namespace}/${lockName(app, environment)} (expires in ${Math.round(expiresInMs / 1000)} s)`,
+        ),
+      onTrouble: (message) => run.host.warning(message),
+    }),
+  );
+  try {
+    return await fn(AbortSignal.any([run.signal, lock.lost]), lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * Promotes the candidate: under the app's lock, reads the record, re-checks the candidate (rollout, digest,
+ * gates), flips traffic to it in one selector patch, waits until the active Service serves only it, runs the
+ * verification window and flips back at once when it fails. On success it records the candidate as active, then
+ * scales the previous colour down after `scale-down-delay` (or keeps it with `keep-previous`).
+ */
+export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOutcome> {
+  const { kube, app, namespace, environment, host, clock } = options;
+  const key: RecordKey = { namespace, app, environment };
+  return withReleaseLock(options, options, async (signal) => {
+    const deadline = Date.now() + options.timeoutMs;
+    const context: SwitchContext = { kube, namespace, host, deadline, signal };
+    const { record } = await readRecord(kube, key, signal);
+    const decision = decidePromotion(record, options.expectedDigest);
+    if (decision.kind === 'refuse') {
+      throw new GreenlightError({
+        what: 'promote',
+        object: { kind: 'ConfigMap', name: recordName(app, environment), namespace },
+        reason: decision.reason,
+        hint: decision.hint,
+      });
+    }
+    if (decision.kind === 'nothing') {
+      const active = decision.active;
+      host.info(`Nothing to promote: revision ${active.revision} on ${active.color} is already active.`);
+      return {
+        action: 'promote',
+        activeColor: active.color,
+        previousColor: otherColor(active.color),
+        revision: active.revision,
+        image: imageOf(active),
+        rolledBack: false,
+        message: `nothing to promote: revision ${active.revision} on ${active.color} is already active`,
+      };
+    }
+    const { candidate } = decision;
+    const target = candidate.color;
+    const previous = otherColor(target);
+    const image = imageOf(candidate);
+    const tracker = await options.github?.(
+      `${app} revision ${candidate.revision}${candidate.appVersion ? ` (${candidate.appVersion})` : ''} to ${environment}`,
+      { app, revision: String(candidate.revision), color: target, image },
+    );
+    await tracker?.report('in_progress', `promoting revision ${candidate.revision} to ${target}`);
+    const outcome: ReleaseOutcome = {
+      action: 'promote',
+      activeColor: target,
+      previousColor: previous,
+      revision: candidate.revision,
+      image,
+      rolledBack: false,
+      message: '',
+    };
+    try {
+      outcome.recheck = await clock.run('re-check the candidate', () =>
+        recheckCandidate(context, options, candidate),
+      );
+      await clock.run(`switch traffic to ${target}`, () =>
+        flipOrFlipBack(context, options, target, previous, decision.active !== undefined),
+      );
+      outcome.census = await censusOf(
+        context,
+        app,
+        options.route === 'service' ? activeServiceName(app) : colorServiceName(app, target),
+      );
+      host.info(`Traffic is on ${target}: ${formatCensus(outcome.census)}`);
+    } catch (error) {
+      await tracker?.report('failure', describeError(error));
+      throw error;
+    }
+
+    if (options.verifyForMs > 0) {
+      const report = await clock.run('verification window', () =>
+        verifyWindow(context, options, candidate, signal),
+      );
+      outcome.verification = report;
+      if (!report.passed) {
+        const reason = `verification failed: ${report.failure}`;
+        host.warning(`${reason}; switching traffic back to ${previous}`);
+        await clock.run(`switch back to ${previous}`, () =>
+          flipTo(
+            { ...context, deadline: Date.now() + options.timeoutMs },
+            { app, route: options.route, target: previous },
+          ),
+        );
+        await updateRecord(kube, key, (r) => markVerificationFailed(r, candidate.revision, reason), signal);
+        await tracker?.report('failure', `${reason}; traffic is back on ${previous}`);
+        const active = decision.active;
+        return {
+          ...outcome,
+          activeColor: previous,
+          previousColor: target,
+          revision: active?.revision ?? 0,
+          image: imageOf(active),
+          rolledBack: true,
+          message: `${reason}; traffic switched back to ${previous}`,
+          failure: new GreenlightError({
+            what: `verify revision ${candidate.revision} on ${target}`,
+            object: { kind: 'Service', name: activeServiceName(app), namespace },
+            reason: `${report.failure}; traffic was switched back to ${previous} at once`,
+            hint: `the candidate ${colorDeploymentName(app, target)} is kept for inspection; fix the release and deploy again`,
+          }),
+        };
+      }
+    } else {
+      clock.skip('verification window');
+    }
+
+    await clock.run('record the promotion', () =>
+      updateRecord(kube, key, (r) => markPromoted(r, candidate.revision), signal),
+    );
+    await tracker?.report(
+      'success',
+      `revision ${candidate.revision} is live on ${target}`,
+      options.environmentUrl,
+    );
+    outcome.message = `revision ${candidate.revision} is live on ${target}`;
+    await retireColor(context, { ...options, color: previous });
+    return outcome;
+  });
+}
+
+function colorDeploymentName(app: string, color: Color): string {
+  return `${app}-${color}`;
+}
+
+/**
+ * Flips to `target`; when the flip went through but the endpoints did not converge in time, flips back to
+ * `previous` before failing, so nothing is left half-switched.
+ */
+async function flipOrFlipBack(
+  context: SwitchContext,
+  options: PromoteOptions,
+  target: Color,
+  previous: Color,
+  hadLive: boolean,
+): Promise<void> {
+  try {
+    await flipTo(context, { app: options.app, route: options.route, target });
+  } catch (error) {
+    const switched = error instanceof GreenlightError && error.what.startsWith('wait for Service');
+    if (switched && hadLive) {
+      context.host.warning(`${describeError(error)}; switching traffic back to ${previous}`);
+      await flipTo(
+        { ...context, deadline: Date.now() + options.timeoutMs },
+        { app: options.app, route: options.route, target: previous },
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * Checks the candidate again right before the flip: its Deployment still exists, still runs the revision's
+ * images, has every replica ready, and its gates pass. Throws with the pods' trouble when it died since deploy.
+ */
+export async function recheckCandidate(
+  context: SwitchContext,
+  options: PromoteOptions,
+  candidate: ReleaseRevision,
+): Promise<GateReport> {
+  const { app, namespace } = options;
+  const name = colorDeploymentName(app, candidate.color);
+  const ref = { kind: 'Deployment', name, namespace };
+  const deployment = await readColorDeployment(context, app, candidate.color);
+  if (!deployment) {
+    throw new GreenlightError({
+      what: 're-check the candidate',
+      object: ref,
+      reason: `revision ${candidate.revision}'s Deployment is gone`,
+      hint: 'deploy the release again with deploy-bluegreen',
+    });
+  }
+  if (!runsRevision(deployment, candidate)) {
+    throw new GreenlightError({
+      what: 're-check the candidate',
+      object: ref,
+      reason: `it no longer runs revision ${candidate.revision}'s images (${imageOf(candidate)})`,
+      hint: 'someone changed it since the deploy; deploy the release again',
+    });
+  }
+  const desired = deployment.spec?.replicas ?? 1;
+  const ready = deployment.status?.readyReplicas ?? 0;
+  if (desired === 0 || ready < desired) {
+    const pods = await listPods(context, app, candidate.color);
+    throw new GreenlightError({
+      what: 're-check the candidate',
+      object: ref,
+      reason:
+        desired === 0
+          ? 'it is scaled to zero (aborted, or scaled down by hand)'
+          : `only ${ready} of ${desired} replicas are ready since the deploy: ${podTrouble(pods)}`,
+      hint: `kubectl -n ${namespace} describe pods -l ${podSelector(app, candidate.color)}; fix and deploy again`,
+    });
+  }
+  const preview = previewServiceName(app);
+  const services = await withRetry(() => context.kube.core.listNamespacedService({ namespace }), {
+    signal: context.signal,
+  });
+  const hasPreview = services.items.some((s) => s.metadata?.name === preview);
+  const report = await runGates(
+    options.gates,
+    {
+      kube: context.kube,
+      namespace,
+      services: hasPreview ? [preview] : [],
+      podSelector: podSelector(app, candidate.color),
+      replicas: desired,
+      placeholders: placeholders(options, candidate),
+      prometheusUrl: options.prometheusUrl,
+    },
+    { deadline: context.deadline, signal: context.signal, progress: (text) => context.host.info(text) },
+  );
+  if (!report.passed) {
+    const failed =
+      report.results.find((r) => r.outcome === 'failed') ?? report.results.find((r) => !r.passed);
+    throw new GreenlightError({
+      what: 're-check the candidate',
+      object: ref,
+      reason: `health gate "${failed?.name}" failed: ${failed?.detail}`,
+      hint: 'the candidate is not healthy any more; the live colour was left as it is',
+    });
+  }
+  return report;
+}
+
+function placeholders(options: PromoteOptions, revision: ReleaseRevision): Record<string, string> {
+  return {
+    app: options.app,
+    color: revision.color,
+    namespace: options.namespace,
+    environment: options.environment,
+    revision: String(revision.revision),
+  };
+}
+
+async function listPods(context: SwitchContext, app: string, color?: Color): Promise<V1Pod[]> {
+  const { kube, namespace } = context;
+  const list = await withRetry(
+    () => kube.core.listNamespacedPod({ namespace, labelSelector: podSelector(app, color) }),
+    { signal: context.signal },
+  ).catch((error: unknown) => {
+    throw kubeError(error, { what: `list the pods of ${app}`, server: kube.server });
+  });
+  return list.items;
+}
+
+/** The endpoints of `service` now, by the colour of the app's pods. */
+export async function censusOf(
+  context: SwitchContext,
+  app: string,
+  service: string,
+): Promise<EndpointCensus> {
+  const { kube, namespace } = context;
+  const [slices, pods] = await Promise.all([
+    withRetry(
+      () =>
+        kube.discovery.listNamespacedEndpointSlice({
+          namespace,
+          labelSelector: `kubernetes.io/service-name=${service}`,
+        }),
+      { signal: context.signal },
+    ),
+    listPods(context, app),
+  ]);
+  return endpointCensus(slices.items as V1EndpointSlice[], pods);
+}
+
+/**
+ * Runs the verification window: every interval, each gate is evaluated once against the live candidate. A
+ * Prometheus value out of bounds fails it at once; an HTTP check or the endpoints check fails it after two bad
+ * observations in a row; the active Service left without a ready endpoint of the candidate fails it at once.
+ */
+export async function verifyWindow(
+  context: SwitchContext,
+  options: PromoteOptions,
+  candidate: ReleaseRevision,
+  signal: AbortSignal,
+): Promise<VerificationReport> {
+  const started = Date.now();
+  const end = started + options.verifyForMs;
+  const interval = verifyInterval(options.gates, options.verifyIntervalMs);
+  const values = placeholders(options, candidate);
+  const service =
+    options.route === 'service'
+      ? activeServiceName(options.app)
+      : colorServiceName(options.app, candidate.color);
+  const gates: GateWatch[] = options.gates.map((g) => ({
+    name: g.name,
+    kind: g.kind,
+    checks: 0,
+    failures: 0,
+    last: '',
+  }));
+  const streaks = gates.map(() => 0);
+  let rounds = 0;
+  const progress = (text: string) => context.host.info(text);
+  progress(
+    `Verifying ${candidate.color} for ${Math.round(options.verifyForMs / 1000)} s (every ${interval} ms)`,
+  );
+  for (;;) {
+    rounds++;
+    for (const [index, spec] of options.gates.entries()) {
+      const watch = gates[index] as GateWatch;
+      const { ok, text, fatal } = await observe(context, options, spec, values, service, candidate, signal);
+      watch.checks++;
+      watch.last = text;
+      if (ok) {
+        streaks[index] = 0;
+        continue;
+      }
+      watch.failures++;
+      streaks[index] = (streaks[index] ?? 0) + 1;
+      if (fatal || (streaks[index] ?? 0) >= failuresToFail(spec.kind)) {
+        return {
+          passed: false,
+          rounds,
+          durationMs: Date.now() - started,
+          gates,
+          failure: `gate "${spec.name}" ${text}`,
+        };
+      }
+    }
+    const left = end - Date.now();
+    if (left <= 0) break;
+    await sleep(Math.min(interval, left), signal);
+  }
+  progress(`Verification passed: ${rounds} rounds over ${Math.round((Date.now() - started) / 1000)} s`);
+  return { passed: true, rounds, durationMs: Date.now() - started, gates };
+}
+
+/** One observation of one gate during the window. */
+async function observe(
+  context: SwitchContext,
+  options: PromoteOptions,
+  spec: GateSpec,
+  values: Record<string, string>,
+  service: string,
+  candidate: ReleaseRevision,
+  signal: AbortSignal,
+): Promise<{ ok: boolean; text: string; fatal?: boolean }> {
+  if (spec.kind === 'http') {
+    const result = await probeHttp(
+      {
+        ...spec,
+        url: expandPlaceholders(spec.url, values),
+        headers: Object.fromEntries(
+          Object.entries(spec.headers).map(([k, v]) => [k, expandPlaceholders(v, values)]),
+        ),
+      },
+      signal,
+    );
+    return { ok: result.ok, text: result.ok ? result.text : `failed: ${result.text}` };
+  }
+  if (spec.kind === 'prometheus') {
+    const url = spec.url ?? options.prometheusUrl;
+    if (!url) {
+      return {
+        ok: false,
+        fatal: true,
+        text: 'has no Prometheus URL (set url, or GREENLIGHT_PROMETHEUS_URL)',
+      };
+    }
+    const reading = await queryValue(url, expandPlaceholders(spec.query, values), signal);
+    if (reading.value === undefined) {
+      if (spec.noData === 'fail') return { ok: false, fatal: true, text: `has no value: ${reading.why}` };
+      return { ok: true, text: `no value (${reading.why}); no-data is ${spec.noData}` };
+    }
+    const tooLow = spec.min !== undefined && reading.value < spec.min;
+    const tooHigh = spec.max !== undefined && reading.value > spec.max;
+    if (tooLow || tooHigh) {
+      const bound = tooHigh ? `above max ${spec.max}` : `below min ${spec.min}`;
+      return { ok: false, fatal: true, text: `read ${reading.value}, ${bound}` };
+    }
+    return { ok: true, text: `value ${reading.value}` };
+  }
+  const census = await censusOf(context, options.app, service);
+  const other = otherColor(candidate.color);
+  if (census.ready[candidate.color] === 0) {
+    return {
+      ok: false,
+      fatal: true,
+      text: `Service ${service} has no ready ${candidate.color} endpoint: ${formatCensus(census)}`,
+    };
+  }
+  if (census.ready[other] > 0) {
+    return { ok: false, text: `Service ${service} serves ${other} too: ${formatCensus(census)}` };
+  }
+  const deployment = await readColorDeployment(context, options.app, candidate.color);
+  const desired = deployment?.spec?.replicas ?? 1;
+  if (census.ready[candidate.color] < desired) {
+    return {
+      ok: false,
+      text: `Service ${service}: ${census.ready[candidate.color]} of ${desired} ${candidate.color} endpoints ready`,
+    };
+  }
+  return { ok: true, text: formatCensus(census) };
+}
+
+/** What retiring a colour needs. */
+export interface RetireOptions {
+  app: string;
+  color: Color;
+  scaleDownDelayMs: number;
+  keepPrevious: boolean;
+  host: Host;
+  clock: PhaseClock;
+}
+
+/**
+ * After a successful flip, keeps the colour that served before at full size for the delay, then scales it to
+ * zero; with keep-previous it stays up. A cancelled job leaves it up (safe: a rollback stays instant) and says so.
+ */
+export async function retireColor(context: SwitchContext, options: RetireOptions): Promise<void> {
+  const { host, clock, color, app } = options;
+  const name = colorDeploymentName(app, color);
+  const deployment = await readColorDeployment(context, app, color);
+  if (!deployment || (deployment.spec?.replicas ?? 0) === 0) {
+    clock.skip(`scale down ${color}`);
+    return;
+  }
+  if (options.keepPrevious) {
+    host.info(`keep-previous: ${name} stays up for an instant rollback.`);
+    clock.skip(`scale down ${color}`);
+    return;
+  }
+  host.info(
+    `${name} stays at full size for ${Math.round(options.scaleDownDelayMs / 1000)} s so node proxies catch up and a rollback is instant.`,
+  );
+  try {
+    await clock.run('scale-down delay', () => sleep(options.scaleDownDelayMs, context.signal));
+  } catch (error) {
+    if (!context.signal?.aborted) throw error;
+    host.warning(
+      `cancelled during the scale-down delay: ${name} stays up; a later promote or rollback handles it`,
+    );
+    return;
+  }
+  await clock.run(`scale down ${color}`, () => scaleColor(context, app, color, 0));
+}

@@ -85,7 +85,7 @@ export function imageSize(manifest: Manifest): number {
 }
 
 /** Formats a byte count for people: `812 B`, `4.2 MiB`. */
-export function formatBytes(bytes: number): string {
+export function formatImageSize(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let unit = 0;

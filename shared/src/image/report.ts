@@ -1,6 +1,6 @@
 import type { Phase, SummaryBuilder } from '../runtime/summary.ts';
 import type { Metadata } from '../version/metadata.ts';
-import { formatBytes } from './manifest.ts';
+import { formatImageSize } from './manifest.ts';
 import type { ImageDescription } from './publish.ts';
 import type { TagPlan } from './tag-plan.ts';
 
@@ -46,7 +46,9 @@ export function writeReport(summary: SummaryBuilder, report: ImageReport, phases
   ];
   if (report.description) {
     const platforms = report.description.platforms
-      .map((p) => (p.platform === 'single' ? formatBytes(p.size) : `${p.platform}: ${formatBytes(p.size)}`))
+      .map((p) =>
+        p.platform === 'single' ? formatImageSize(p.size) : `${p.platform}: ${formatImageSize(p.size)}`,
+      )
       .join(', ');
     rows.push(['size (compressed)', platforms]);
   }

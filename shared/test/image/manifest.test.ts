@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  formatBytes,
+  formatImageSize,
   formatPlatform,
   imageSize,
   isDigest,
@@ -79,8 +79,8 @@ describe('sizes and names', () => {
     [4.2 * 1024 * 1024, '4.2 MiB'],
     [150 * 1024 * 1024, '150 MiB'],
     [3 * 1024 ** 3, '3.0 GiB'],
-  ])('formatBytes(%d) = %s', (bytes, text) => {
-    expect(formatBytes(bytes)).toBe(text);
+  ])('formatImageSize(%d) = %s', (bytes, text) => {
+    expect(formatImageSize(bytes)).toBe(text);
   });
 
   it.each([

@@ -115,6 +115,8 @@ const validateConfig = ajv.compile(CONFIG_SCHEMA);
 function describeAjvError(error: ErrorObject): string {
   const where =
     error.instancePath === '' ? 'the config' : `\`${error.instancePath.slice(1).replace(/\//g, '.')}\``;
+  if (error.propertyName)
+    return `${where} has a key \`${error.propertyName}\` that is not a rule ID such as GL-RES-001`;
   if (error.keyword === 'required') return `${where} needs \`${String(error.params.missingProperty)}\``;
   if (error.keyword === 'additionalProperties')
     return `${where} has an unknown key \`${String(error.params.additionalProperty)}\``;
@@ -122,7 +124,6 @@ function describeAjvError(error: ErrorObject): string {
     return `${where} must give a reason`;
   if (error.keyword === 'pattern' && error.instancePath.endsWith('/expires'))
     return `${where} must be a date written YYYY-MM-DD`;
-  if (error.keyword === 'propertyNames') return `${where} has a key that is not a rule ID such as GL-RES-001`;
   if (error.keyword === 'enum')
     return `${where} must be one of ${(error.params.allowedValues as string[]).join(', ')}`;
   return `${where} ${error.message ?? 'is invalid'}`;
@@ -158,7 +159,10 @@ export function parseConfig(text: string, file: string, knownRules: readonly str
     );
   if (!validateConfig(raw)) {
     for (const error of validateConfig.errors ?? []) {
-      problems.push({ message: describeAjvError(error), line: lineAt(error.instancePath) });
+      // A bad key yields a `pattern` error carrying `propertyName` and a `propertyNames` summary: keep the first.
+      if (error.keyword === 'propertyNames') continue;
+      const pointer = error.propertyName ? `${error.instancePath}/${error.propertyName}` : error.instancePath;
+      problems.push({ message: describeAjvError(error), line: lineAt(pointer) });
     }
   }
   const data = (problems.length === 0 ? raw : {}) as {
@@ -179,7 +183,7 @@ export function parseConfig(text: string, file: string, knownRules: readonly str
         line: lineAt(`/suppressions/${index}/rule`),
       });
     }
-    if (suppression.expires && Number.isNaN(Date.parse(`${suppression.expires}T00:00:00Z`))) {
+    if (suppression.expires && !isCalendarDate(suppression.expires)) {
       problems.push({
         message: `suppression ${index + 1} expires on a date that does not exist`,
         line: lineAt(`/suppressions/${index}/expires`),
@@ -228,6 +232,12 @@ export function parseConfig(text: string, file: string, knownRules: readonly str
     })),
     settings,
   };
+}
+
+/** True when `text` (YYYY-MM-DD) names a day that exists: 2026-02-30 does not. */
+function isCalendarDate(text: string): boolean {
+  const ms = Date.parse(`${text}T00:00:00Z`);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === text;
 }
 
 /** Reads and parses an audit config file; see parseConfig. */

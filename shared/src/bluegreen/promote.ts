@@ -55,6 +55,8 @@ export interface RunContext {
   environmentUrl?: string;
   /** How long to wait for another run holding the lock (default 10 minutes). */
   lockWaitMs?: number;
+  /** A lock this run already holds (deploy-bluegreen with promote: auto): used as is and not released here. */
+  lock?: HeldLock;
 }
 
 export interface PromoteOptions extends ReleaseTarget, RunContext {
@@ -216,13 +218,17 @@ export function failuresToFail(kind: GateSpec['kind']): number {
   return kind === 'prometheus' ? 1 : 2;
 }
 
-/** Takes the app's lock, runs `fn` with a signal that also fires when the lock is lost, releases the lock. */
+/**
+ * Takes the app's lock (or uses the one the run already holds), runs `fn` with a signal that also fires when the
+ * lock is lost, and releases a lock it took.
+ */
 export async function withReleaseLock<T>(
   target: ReleaseTarget,
   run: RunContext,
   fn: (signal: AbortSignal, lock: HeldLock) => Promise<T>,
 ): Promise<T> {
   const { kube, namespace, app, environment } = target;
+  if (run.lock) return fn(AbortSignal.any([run.signal, run.lock.lost]), run.lock);
   const lock = await run.clock.run('take the lock', () =>
     acquireLock(kube, {
       namespace,

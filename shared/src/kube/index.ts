@@ -5,4 +5,5 @@ export * from './client.ts';
 export * from './errors.ts';
 export * from './lock.ts';
 export * from './retry.ts';
+export * from './rollout.ts';
 export * from './watch.ts';

@@ -81,9 +81,30 @@ export async function renderChart(options: RenderOptions): Promise<RenderedObjec
       hint: 'give a chart folder relative to the repository root, an oci:// reference or repo/chart',
     });
   }
-  const { stdout } = await runHelm(templateArgs(options), options);
   const chartDir = localDir && existsSync(join(localDir, 'Chart.yaml')) ? localDir : undefined;
+  let stdout: string;
+  try {
+    ({ stdout } = await runHelm(templateArgs(options), options));
+  } catch (error) {
+    throw chartDir ? withRepositoryPath(error, chartDir, root) : error;
+  }
   return parseRendered(stdout, { chartDir, root });
+}
+
+/** Rewrites the `chart/templates/x.yaml` a helm error names into the template's path in the repository. */
+function withRepositoryPath(error: unknown, chartDir: string, root: string): unknown {
+  if (!(error instanceof GreenlightError) || !error.file) return error;
+  const onDisk = join(chartDir, error.file.split('/').slice(1).join('/'));
+  if (!existsSync(onDisk)) return error;
+  return new GreenlightError({
+    what: error.what,
+    reason: error.reason,
+    hint: error.hint,
+    object: error.object,
+    file: displayPath(onDisk, root),
+    line: error.line,
+    cause: error,
+  });
 }
 
 /** Where the templates of a rendered chart live, to turn helm's `# Source:` paths into repository paths. */

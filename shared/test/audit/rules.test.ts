@@ -2,6 +2,7 @@ import type {
   KubernetesObject,
   V1CronJob,
   V1Ingress,
+  V1NetworkPolicy,
   V1PersistentVolumeClaim,
   V1StatefulSet,
 } from '@kubernetes/client-node';
@@ -660,7 +661,10 @@ const cases: Record<string, Case[]> = {
     },
     {
       name: 'policy selecting other pods',
-      objects: [deployment(), { ...networkPolicy(), spec: { podSelector: { matchLabels: { app: 'db' } } } }],
+      objects: [
+        deployment(),
+        { ...networkPolicy(), spec: { podSelector: { matchLabels: { app: 'db' } } } } as V1NetworkPolicy,
+      ],
       count: 1,
     },
     { name: 'namespace default-deny', objects: cleanSet(), count: 0 },

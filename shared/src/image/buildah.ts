@@ -28,7 +28,11 @@ export function buildahBuildArgs(
   request: BuildRequest,
   extra: { iidFile: string; secretArgs: string[]; manifestName?: string },
 ): string[] {
-  const args = ['build', '--layers', '--iidfile', extra.iidFile];
+  const args = ['build'];
+  // A multi-platform build is found by its manifest list name (one image ID file holds one image), and builds
+  // without the layer cache: buildah 1.28 reuses one platform's cached layers for the next and drops it from the
+  // list.
+  if (!extra.manifestName) args.push('--layers', '--iidfile', extra.iidFile);
   if (request.file) args.push('--file', request.file);
   if (request.target) args.push('--target', request.target);
   if (request.authFile) args.push('--authfile', request.authFile);

@@ -81,9 +81,6 @@ describe('buildahBuildArgs', () => {
       manifest: 'localhost/greenlight-build:x',
       args: [
         'build',
-        '--layers',
-        '--iidfile',
-        '/w/iid',
         '--platform',
         'linux/amd64,linux/arm64',
         '--manifest',

@@ -284,6 +284,32 @@ describe('build-image events', () => {
   });
 });
 
+describe('build-image for several platforms', () => {
+  it('builds an index for linux/amd64 and linux/arm64, and a retag mounts every platform', async () => {
+    const repository = `${env.registry}/${unique('it')}/multi`;
+    // FROM scratch with COPY only: no RUN step, so no emulator is needed for the foreign platform.
+    const context = buildContext(env.baseImage, 'two platforms');
+    writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\nCOPY hello.txt /hello.txt\n');
+    const run = await runBuildImage(
+      { image: repository, context, tags: 'type=raw,value=multi', platforms: 'linux/amd64,linux/arm64' },
+      eventEnv({ name: 'push', ref: 'refs/heads/main', sha: SHA, payload: onMain }),
+    );
+    const outputs = await expectPushed(run, repository, ['multi']);
+    const json = JSON.parse(outputs.json as string) as { platforms: { platform: string }[] };
+    expect(json.platforms.map((p) => p.platform).sort()).toEqual(['linux/amd64', 'linux/arm64']);
+    expect(run.summary).toMatch(/linux\/(amd64|arm64): [\d.]+ KiB, linux\/(amd64|arm64): [\d.]+ KiB/);
+
+    const target = `${env.registry}/${unique('it')}/multi-copy`;
+    const retag = await runBuildImage(
+      { image: target, mode: 'retag', source: outputs.image as string, tags: 'type=raw,value=copied' },
+      eventEnv({ name: 'push', ref: 'refs/heads/main', sha: SHA, payload: onMain }),
+    );
+    const copied = await expectPushed(retag, target, ['copied']);
+    expect(copied.digest).toBe(outputs.digest);
+    expect(retag.summary).toContain('registry API (blobs mounted, no layer moved)');
+  });
+});
+
 describe('build-image failures push nothing', () => {
   it('a broken Dockerfile: names the Dockerfile and the failing step, keeps the log tail in the summary', async () => {
     const repository = `${env.registry}/${unique('it')}/broken`;

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { defineCommand } from '../runtime/command.ts';
 import { gitContextFromEnv } from '../version/context.ts';
 import { computeMetadata, type MetadataRequest } from '../version/metadata.ts';
@@ -38,10 +39,14 @@ export const tags = defineCommand({
     };
     if (inputs.version) request.version = inputs.version;
     if (inputs['tag-prefix']) request.tagPrefix = inputs['tag-prefix'];
-    if (inputs['version-dir']) {
-      const found = await readVersionFile(inputs['version-dir']);
-      if (found) request.fileVersion = found;
-    }
+    // As build-image does: the version files of `version-dir`, else of the workspace (the current directory).
+    const dir = inputs['version-dir'] || env.GITHUB_WORKSPACE || process.cwd();
+    const found = await readVersionFile(dir);
+    if (found)
+      request.fileVersion = {
+        ...found,
+        source: inputs['version-dir'] ? join(dir, found.source) : found.source,
+      };
     const metadata = computeMetadata(request);
     const lines = metadata.explanation.map(
       (e) => `${e.rule}: ${e.produced.length > 0 ? `${e.produced.join(', ')} <- ` : 'nothing, '}${e.reason}`,

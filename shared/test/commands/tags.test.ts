@@ -10,7 +10,7 @@ const bin = join(import.meta.dirname, '..', '..', 'bin', 'greenlight.js');
 const dir = mkdtempSync(join(tmpdir(), 'greenlight-tags-cli-'));
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 
-function runTags(args: string[], event: Record<string, string>, payload: unknown = {}) {
+function runTags(args: string[], event: Record<string, string>, payload: unknown = {}, cwd = dir) {
   const eventPath = join(dir, `event-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(eventPath, JSON.stringify(payload));
   const env: NodeJS.ProcessEnv = {
@@ -21,7 +21,8 @@ function runTags(args: string[], event: Record<string, string>, payload: unknown
     GITHUB_REPOSITORY: 'acme/shop',
     ...event,
   };
-  const result = spawnSync(process.execPath, [bin, 'tags', ...args], { env, encoding: 'utf8' });
+  // Run from an empty directory by default, so no version file of this repository takes part.
+  const result = spawnSync(process.execPath, [bin, 'tags', ...args], { env, cwd, encoding: 'utf8' });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -106,6 +107,22 @@ describe('greenlight tags', { timeout: 60_000 }, () => {
     const out = JSON.parse(stdout);
     expect(out.tags).toBe('ghcr.io/acme/api:2.1.0');
     expect(out.explanation).toContain('2.1.0 is lower than the existing release 3.0.0 (a backport)');
+  });
+
+  it('reads the version files of the current directory when no --version-dir is given', () => {
+    const app = join(dir, 'node-app');
+    mkdirSync(app, { recursive: true });
+    writeFileSync(join(app, 'package.json'), '{"name":"shop","version":"3.4.5"}');
+    const { status, stdout } = runTags(
+      ['--image', 'ghcr.io/acme/shop', '--tags', 'type=semver,pattern={{major}}.{{minor}}'],
+      { GITHUB_EVENT_NAME: 'push', GITHUB_REF: 'refs/heads/main' },
+      { repository: { default_branch: 'main' } },
+      app,
+    );
+    expect(status).toBe(0);
+    const out = JSON.parse(stdout);
+    expect(out.tags).toBe('ghcr.io/acme/shop:3.4\nghcr.io/acme/shop:latest');
+    expect(out.explanation).toContain('version 3.4.5 from package.json');
   });
 
   it('fails with exit code 1 and says what is wrong in a rule', () => {

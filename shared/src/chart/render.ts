@@ -28,6 +28,8 @@ export interface RenderOptions extends HelmOptions {
   apiVersions?: readonly string[];
   /** Also render the chart's `crds/` folder. */
   includeCrds?: boolean;
+  /** Pull an `oci://` chart over plain HTTP (a local registry without TLS). */
+  plainHttp?: boolean;
   /** The repository root: file paths in sources are relative to it. Default: the working directory. */
   root?: string;
 }
@@ -43,6 +45,7 @@ export function templateArgs(options: RenderOptions): string[] {
   if (options.kubeVersion) args.push('--kube-version', options.kubeVersion);
   for (const api of options.apiVersions ?? []) args.push('--api-versions', api);
   if (options.includeCrds) args.push('--include-crds');
+  if (options.plainHttp) args.push('--plain-http');
   return args;
 }
 

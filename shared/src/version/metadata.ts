@@ -333,6 +333,13 @@ class MetadataComputation {
     if (!vote)
       return { latest: false, reason: 'the canonical tag does not come from a final release (latest=auto)' };
     const release = this.release;
+    const tag = tagOf(this.context);
+    if (!release && tag !== undefined && this.request.tagPrefix && !tag.startsWith(this.request.tagPrefix)) {
+      return {
+        latest: false,
+        reason: `tag ${tag} is not a release of this component (${this.request.tagPrefix})`,
+      };
+    }
     if (release?.prerelease) return { latest: false, reason: `${release.version} is a pre-release` };
     if (release && this.request.existingTags && this.request.existingTags.length > 0) {
       const existing = this.existingReleases();

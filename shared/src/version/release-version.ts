@@ -83,8 +83,8 @@ function fromTag(
 }
 
 /**
- * Decides the release version of a run. In order: the explicit version; a `release` event's tag; a pushed tag;
- * a workflow_dispatch `version` input; the version file, but only on the default branch (or a dispatch without a
+ * Decides the release version of a run. In order: the explicit version; a `release` event's tag; a
+ * workflow_dispatch `version` input; a pushed (or dispatched-on) tag; the version file, but only on the default branch (or a dispatch without a
  * version) and never for a pull request or another tag. A malformed explicit or dispatch version is an error;
  * a tag that is not a version simply makes no release.
  */
@@ -106,8 +106,6 @@ export function resolveReleaseVersion(request: ReleaseVersionRequest): ReleaseVe
       `release ${context.release.tagName}`,
     );
   }
-  const tag = tagOf(context);
-  if (tag !== undefined) return fromTag(tag, request, false, `tag ${tag}`);
   const dispatched = context.eventName === 'workflow_dispatch' ? context.inputs?.version?.trim() : undefined;
   if (dispatched) {
     const version = cleanVersion(dispatched) ?? invalid('the workflow_dispatch input `version`', dispatched);
@@ -121,6 +119,8 @@ export function resolveReleaseVersion(request: ReleaseVersionRequest): ReleaseVe
       reason: `version ${version} from the workflow_dispatch input version`,
     };
   }
+  const tag = tagOf(context);
+  if (tag !== undefined) return fromTag(tag, request, false, `tag ${tag}`);
   if (request.fileVersion) {
     const { source, version: text } = request.fileVersion;
     if (isPullRequest(context)) return { reason: `${source} is not used for pull requests` };

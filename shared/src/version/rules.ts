@@ -81,6 +81,12 @@ export function splitFields(line: string, what: string): string[] {
     } else if (char === '"' && current.trim() === '') {
       quoted = true;
       current = '';
+    } else if (char === '"') {
+      throw new GreenlightError({
+        what,
+        reason: `a double quote inside the field "${current.trim()}${line.slice(i).split(',')[0]}"`,
+        hint: 'quote the whole field instead: "value=a,b"',
+      });
     } else if (char === ',') {
       fields.push(current);
       current = '';

@@ -103,6 +103,8 @@ describe('tag rules in metadata-action syntax', () => {
     ['sha long', ['type=sha,format=long,prefix='], ctx.branch('main'), {}, [SHA]],
     ['sha on a PR is the head commit', ['type=sha'], ctx.pr(7), {}, ['sha-fedcba9']],
     ['raw', ['type=raw,value=stable'], ctx.branch('main'), {}, ['stable']],
+    ['a quoted field holds a comma', ['type=raw,"value=a,b"'], ctx.branch('main'), {}, ['a-b']],
+    ['a doubled quote in a quoted field', ['type=raw,"value=a""b"'], ctx.branch('main'), {}, ['a-b']],
     ['a bare value is raw', ['canary'], ctx.branch('main'), {}, ['canary']],
     ['raw with an expression', ['type=raw,value={{branch}}-{{sha}}'], ctx.branch('dev'), {}, ['dev-0123456']],
     [
@@ -329,6 +331,20 @@ describe('Greenlight extensions', () => {
       ['1.0.0', '1.0', '1', 'sha-0123456', 'latest'],
       '1.0.0',
     ],
+    [
+      'dispatch input wins over the tag it was dispatched on',
+      { ...ctx.dispatch({ version: '2.2.0' }), ref: 'refs/tags/v2.1.0' },
+      {},
+      ['2.2.0', '2.2', '2', 'sha-0123456', 'latest'],
+      '2.2.0',
+    ],
+    [
+      'dispatch on a tag without an input uses the tag',
+      { ...ctx.dispatch({}), ref: 'refs/tags/v2.1.0' },
+      {},
+      ['2.1.0', '2.1', '2', 'sha-0123456', 'latest'],
+      '2.1.0',
+    ],
   ])('%s', (_name, context, extra, expected, release) => {
     const metadata = compute(rules, context, extra);
     expect(metadata.tagNames).toEqual(expected);
@@ -355,6 +371,14 @@ describe('Greenlight extensions', () => {
     expect(a[0]).not.toBe(b[0]);
     expect(compute(['type=ref,event=branch'], ctx.branch('.hidden')).tagNames).toEqual(['hidden']);
     expect(compute(['type=raw,value=--'], ctx.branch('main')).tagNames).toEqual([]);
+  });
+
+  it("never gives latest for another component's tag, even through type=ref,event=tag", () => {
+    const metadata = compute(['type=ref,event=tag'], ctx.tag('web/v1.0.0'), { tagPrefix: 'api/' });
+    expect(metadata.tagNames).toEqual(['web-v1.0.0']);
+    expect(metadata.explanation.at(-1)?.reason).toBe(
+      'tag web/v1.0.0 is not a release of this component (api/)',
+    );
   });
 
   it('explains every rule, including the ones that made nothing', () => {
@@ -447,6 +471,11 @@ describe('bad input says what is wrong and where', () => {
     ['bad priority', { tagRules: ['type=sha,priority=high'] }, 'priority=high is not a whole number'],
     ['twice', { tagRules: ['type=sha,prefix=a,prefix=b'] }, 'attribute prefix= is given twice'],
     ['raw without value', { tagRules: ['type=raw'] }, 'type=raw needs value='],
+    [
+      'quote inside a field',
+      { tagRules: ['type=raw,value="a,b"'] },
+      'a double quote inside the field "value="a"',
+    ],
     ['unclosed quote', { tagRules: ['type=raw,"value=a'] }, 'a double quote is never closed'],
     ['bad enable', { tagRules: ['type=sha,enable=maybe'] }, 'enable= must be true or false, it is "maybe"'],
     ['unknown expression', { tagRules: ['type=raw,value={{nope}}'] }, 'unknown expression {{nope}}'],

@@ -7,6 +7,7 @@ import { waitForColorReady } from '../../src/bluegreen/rollback.ts';
 import { APP_LABEL, COLOR_LABEL, type SwitchContext } from '../../src/bluegreen/switch.ts';
 import type { Kube } from '../../src/kube/client.ts';
 import { kubeFromConfig } from '../../src/kube/client.ts';
+import { deploymentSource, watchUntil } from '../../src/kube/watch.ts';
 import {
   type Color,
   emptyRecord,
@@ -166,4 +167,45 @@ export async function activeSelectorColor(kube: Kube, namespace: string): Promis
 /** The run context every promote needs, with a fresh clock and no cancellation. */
 export function runContext(host: CliHost, env: NodeJS.ProcessEnv = {}) {
   return { host, clock: new PhaseClock(), signal: new AbortController().signal, env };
+}
+
+/** Waits, by watch, until the active Service selects `color`. */
+export async function waitForSelector(kube: Kube, namespace: string, color: Color, timeoutMs = 60_000) {
+  const fieldSelector = `metadata.name=${APP}`;
+  await watchUntil(
+    kube,
+    [
+      {
+        path: `/api/v1/namespaces/${namespace}/services`,
+        fieldSelector,
+        list: () => kube.core.listNamespacedService({ namespace, fieldSelector }),
+      },
+    ] as const,
+    ([services]) => (services[0]?.spec?.selector?.[COLOR_LABEL] === color ? true : undefined),
+    {
+      deadline: Date.now() + timeoutMs,
+      what: `Service ${APP} selecting ${color}`,
+      onTimeout: () => new Error(`Service ${namespace}/${APP} did not select ${color} in time`),
+    },
+  );
+}
+
+/** Waits, by watch, until the colour's Deployment satisfies `check`. */
+export async function waitForDeployment(
+  kube: Kube,
+  namespace: string,
+  color: Color,
+  check: (deployment: V1Deployment) => boolean,
+  timeoutMs = 60_000,
+) {
+  await watchUntil(
+    kube,
+    [deploymentSource(kube, namespace, `${APP}-${color}`)] as const,
+    ([deployments]) => (deployments[0] && check(deployments[0]) ? true : undefined),
+    {
+      deadline: Date.now() + timeoutMs,
+      what: `Deployment ${APP}-${color}`,
+      onTimeout: () => new Error(`Deployment ${namespace}/${APP}-${color} did not reach the state in time`),
+    },
+  );
 }

@@ -22,6 +22,7 @@ import {
   runContext,
   setupBlueGreen,
   testCluster,
+  waitForDeployment,
 } from './promote-fixture.ts';
 
 let fake: GitHubFake;
@@ -173,10 +174,12 @@ describe('promote against testenv', () => {
         true,
       ),
     });
-    await waitFor(async () => {
-      const d = await kube.apps.readNamespacedDeployment({ name: `${APP}-green`, namespace });
-      return (d.status?.readyReplicas ?? 0) === 0 && (d.status?.replicas ?? 0) > 0;
-    });
+    await waitForDeployment(
+      kube,
+      namespace,
+      'green',
+      (d) => (d.status?.readyReplicas ?? 0) === 0 && (d.status?.replicas ?? 0) > 0,
+    );
     const { host } = recordingHost();
     const run = promoteRelease(options(kube, namespace, host));
     await expect(run).rejects.toThrow(
@@ -256,11 +259,3 @@ describe('rollback and abort against testenv', () => {
     expect(again.message).toMatch(/nothing to abort/);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}

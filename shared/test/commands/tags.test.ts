@@ -50,7 +50,7 @@ describe('greenlight tags', { timeout: 60_000 }, () => {
     const out = JSON.parse(stdout) as Record<string, string>;
     expect(out.version).toBe('1.2.0');
     expect(out.release).toBe('1.2.0');
-    expect(out.tags.split('\n')).toEqual([
+    expect(out.tags?.split('\n')).toEqual([
       'ghcr.io/acme/shop:1.2.0',
       'ghcr.io/acme/shop:1.2',
       'ghcr.io/acme/shop:sha-0123456',

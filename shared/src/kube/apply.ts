@@ -52,8 +52,8 @@ export async function applyObject(
       },
       { signal: options.signal },
     );
-    const body = { ...object, metadata: { ...object.metadata } };
-    delete body.metadata.resourceVersion;
+    const body = withoutEmptyMaps(structuredClone(object));
+    if (body.metadata) delete body.metadata.resourceVersion;
     const after = await withRetry(
       () =>
         kube.objects.patch(body, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
@@ -69,4 +69,23 @@ export async function applyObject(
     const what = options.source ? `apply (rendered from ${options.source})` : 'apply';
     throw kubeError(error, { what, object: ref, server: kube.server });
   }
+}
+
+/**
+ * Drops empty `labels` and `annotations` maps: the server does not store them, so applying them again would
+ * count as a change on every run.
+ */
+function withoutEmptyMaps<T>(value: T): T {
+  if (Array.isArray(value)) {
+    for (const item of value) withoutEmptyMaps(item);
+  } else if (value && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    for (const [key, child] of Object.entries(record)) {
+      const empty =
+        child && typeof child === 'object' && !Array.isArray(child) && Object.keys(child).length === 0;
+      if ((key === 'labels' || key === 'annotations') && empty) delete record[key];
+      else withoutEmptyMaps(child);
+    }
+  }
+  return value;
 }

@@ -210,6 +210,9 @@ function toolAuth(run: Run, builder: ImageBuilder): { env: NodeJS.ProcessEnv; au
   return { env, authFile };
 }
 
+/** How long the build tool may stay silent before a `still building` line says the step is alive. */
+const QUIET_MS = 20_000;
+
 /** Runs the build, streaming its log into a group, with a heartbeat line while the tool is quiet. */
 async function buildOnce(
   run: Run,
@@ -230,9 +233,12 @@ async function buildOnce(
   const { env, authFile } = toolAuth(run, builder);
   const epoch = Number(context.env.SOURCE_DATE_EPOCH);
   return host.group(`Build with ${builder.name}`, async () => {
-    const progress = new Progress(host, 20_000);
+    const progress = new Progress(host, QUIET_MS);
     let step = 'starting';
-    const heartbeat = setInterval(() => progress.update(`still building (${step})`), 20_000);
+    let lastLineAt = Date.now();
+    const heartbeat = setInterval(() => {
+      if (Date.now() - lastLineAt >= QUIET_MS) progress.update(`still building (${step})`);
+    }, QUIET_MS / 4);
     try {
       return await builder.build({
         context: inputs.context,
@@ -255,6 +261,7 @@ async function buildOnce(
         timestamp: Number.isInteger(epoch) && epoch > 0 ? epoch : undefined,
         signal: context.signal,
         onLine: (line) => {
+          lastLineAt = Date.now();
           if (/^(STEP \d+\/\d+|#\d+ \[)/.test(line)) step = line.slice(0, 80);
           host.info(line);
         },
@@ -273,7 +280,7 @@ async function build(run: Run, tail: { lines: string[] }): Promise<ImageReport> 
   const { inputs, context } = run;
   const { clock, host } = context;
   const chosen = await clock.run('choose builder', async () =>
-    chooseBuilder(inputs.builder as BuilderChoice, await probeBuilders(context.env)),
+    chooseBuilder(inputs.builder as BuilderChoice, await probeBuilders(context.env), inputs.push),
   );
   host.info(chosen.reason);
   const builder = selectBuilder(chosen.name);

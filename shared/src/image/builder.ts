@@ -85,11 +85,18 @@ async function answers(command: string, args: string[], env: NodeJS.ProcessEnv):
   }
 }
 
-/** What the machine offers: a Docker engine with buildx, and buildah. */
+/** What the machine offers: a Docker engine with buildx (and the driver of its active builder), and buildah. */
 export interface BuilderProbe {
   dockerEngine: boolean;
   buildx: boolean;
+  /** The driver of the active buildx builder: `docker`, `docker-container`, `kubernetes`, `remote`. */
+  buildxDriver?: string;
   buildah: boolean;
+}
+
+/** The driver of the active builder from `docker buildx inspect` output (`Driver: docker-container`). */
+export function parseBuildxDriver(text: string): string | undefined {
+  return /^Driver:\s+(\S+)/m.exec(text)?.[1];
 }
 
 /** Probes for a Docker engine that answers (`docker version` reaching the server), buildx and buildah. */
@@ -99,26 +106,46 @@ export async function probeBuilders(env: NodeJS.ProcessEnv): Promise<BuilderProb
     answers('buildah', ['--version'], env),
   ]);
   const buildx = dockerEngine && (await answers('docker', ['buildx', 'version'], env));
-  return { dockerEngine, buildx, buildah };
+  const probe: BuilderProbe = { dockerEngine, buildx, buildah };
+  if (buildx) {
+    const inspect = await runTool('docker', ['buildx', 'inspect'], {
+      env,
+      captureStdout: true,
+      signal: AbortSignal.timeout(15_000),
+    }).catch(() => undefined);
+    const driver = inspect?.code === 0 ? parseBuildxDriver(inspect.stdout) : undefined;
+    if (driver) probe.buildxDriver = driver;
+  }
+  return probe;
 }
+
+const DOCKER_DRIVER =
+  'the active buildx builder uses the `docker` driver, which cannot push an image by digest before tagging it';
 
 /**
  * Picks the builder for `choice` from what the probe found: `auto` takes buildx when a Docker engine with buildx
- * answers, else buildah. A forced builder that is missing is an error that says what to install.
+ * answers (and, to push, its builder is not the plain `docker` driver), else buildah. A forced builder that cannot
+ * do the job is an error that says what to install or add.
  */
 export function chooseBuilder(
   choice: BuilderChoice,
   probe: BuilderProbe,
+  push = true,
 ): { name: BuilderName; reason: string } {
   const missingBuildx = !probe.dockerEngine
     ? 'no Docker engine answers (`docker version` cannot reach a daemon)'
-    : 'the Docker engine answers but the buildx plugin is missing';
+    : !probe.buildx
+      ? 'the Docker engine answers but the buildx plugin is missing'
+      : DOCKER_DRIVER;
+  const buildxUsable = probe.buildx && !(push && probe.buildxDriver === 'docker');
   if (choice === 'buildx') {
-    if (probe.buildx) return { name: 'buildx', reason: 'builder: buildx (forced)' };
+    if (buildxUsable) return { name: 'buildx', reason: 'builder: buildx (forced)' };
     throw new GreenlightError({
       what: 'choose builder',
       reason: `input \`builder\` is buildx but ${missingBuildx}`,
-      hint: 'run on a runner with Docker (and docker/setup-buildx-action), or set `builder: buildah`',
+      hint: probe.buildx
+        ? 'add docker/setup-buildx-action before this step (it creates a docker-container builder), or set `builder: buildah`'
+        : 'run on a runner with Docker (and docker/setup-buildx-action), or set `builder: buildah`',
     });
   }
   if (choice === 'buildah') {
@@ -129,12 +156,14 @@ export function chooseBuilder(
       hint: 'install buildah (apt-get install buildah), or set `builder: buildx` on a runner with Docker',
     });
   }
-  if (probe.buildx) return { name: 'buildx', reason: 'builder: buildx (auto: a Docker engine answers)' };
+  if (buildxUsable) return { name: 'buildx', reason: 'builder: buildx (auto: a Docker engine answers)' };
   if (probe.buildah) return { name: 'buildah', reason: `builder: buildah (auto: ${missingBuildx})` };
   throw new GreenlightError({
     what: 'choose builder',
     reason: `no builder found: ${missingBuildx}, and \`buildah\` is not installed`,
-    hint: 'use a runner with Docker (GitHub-hosted runners have it), or install buildah',
+    hint: probe.buildx
+      ? 'add docker/setup-buildx-action before this step, or install buildah'
+      : 'use a runner with Docker (GitHub-hosted runners have it), or install buildah',
   });
 }
 

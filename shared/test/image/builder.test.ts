@@ -1,10 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { type BuilderProbe, chooseBuilder, parseBuildSecrets } from '../../src/image/builder.ts';
+import {
+  type BuilderProbe,
+  chooseBuilder,
+  parseBuildSecrets,
+  parseBuildxDriver,
+} from '../../src/image/builder.ts';
 
-const probe = (dockerEngine: boolean, buildx: boolean, buildah: boolean): BuilderProbe => ({
+const probe = (
+  dockerEngine: boolean,
+  buildx: boolean,
+  buildah: boolean,
+  buildxDriver?: string,
+): BuilderProbe => ({
   dockerEngine,
   buildx,
   buildah,
+  ...(buildxDriver ? { buildxDriver } : {}),
 });
 
 describe('chooseBuilder', () => {
@@ -15,6 +26,13 @@ describe('chooseBuilder', () => {
     ['auto', probe(true, false, true), 'buildah', /buildx plugin is missing/],
     ['buildah', probe(true, true, true), 'buildah', /forced/],
     ['buildx', probe(true, true, false), 'buildx', /forced/],
+    ['auto', probe(true, true, true, 'docker-container'), 'buildx', /auto: a Docker engine answers/],
+    [
+      'auto',
+      probe(true, true, true, 'docker'),
+      'buildah',
+      /`docker` driver, which cannot push an image by digest/,
+    ],
   ] as const)('%s with %j -> %s', (choice, found, name, reason) => {
     const chosen = chooseBuilder(choice, found);
     expect(chosen.name).toBe(name);
@@ -36,6 +54,16 @@ describe('chooseBuilder', () => {
     ['buildah', probe(true, true, false), /`builder` is buildah but `buildah` is not installed/],
   ] as const)('%s with %j fails: %s', (choice, found, message) => {
     expect(() => chooseBuilder(choice, found)).toThrow(message);
+  });
+});
+
+describe('parseBuildxDriver', () => {
+  it.each([
+    ['Name:          builder-1\nDriver:        docker-container\nLast Activity: now\n', 'docker-container'],
+    ['Name:   default\nDriver: docker\n\nNodes:\nName: default\n', 'docker'],
+    ['no driver line', undefined],
+  ])('%j -> %s', (text, driver) => {
+    expect(parseBuildxDriver(text)).toBe(driver);
   });
 });
 

@@ -56,7 +56,8 @@ export function writeReport(summary: SummaryBuilder, report: ImageReport, phases
   if (report.source) rows.push(['source', `\`${report.source}\``]);
   summary.table(['', ''], rows);
   if (report.tags.length > 0) {
-    const tagName = (tag: string) => tag.slice(report.repository.length + 1);
+    // The tag is what follows the last colon: a tag holds no colon or slash, a registry port comes before a slash.
+    const tagName = (tag: string) => tag.slice(tag.lastIndexOf(':') + 1);
     summary.table(
       ['tag', 'status'],
       report.tags.map((tag) => [`\`${tag}\``, tagStatus(tagName(tag), report.plan, report.pushed)]),

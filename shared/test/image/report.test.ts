@@ -55,6 +55,17 @@ describe('writeReport', () => {
     expect(text).toContain('build (2s)');
   });
 
+  it('finds the tag of references written as the user wrote the image (Docker Hub short names)', () => {
+    const summary = new SummaryBuilder();
+    writeReport(
+      summary,
+      { ...report, repository: 'docker.io/shop/api', tags: ['shop/api:1.2.3', 'shop/api:latest'] },
+      [],
+    );
+    expect(summary.toString()).toContain(`| \`shop/api:1.2.3\` | moved from ${OLD} (overwrite) |`);
+    expect(summary.toString()).toContain('| `shop/api:latest` | pushed |');
+  });
+
   it('says when no rule produced a tag', () => {
     const summary = new SummaryBuilder();
     writeReport(summary, { ...report, tags: [] }, []);

@@ -52,6 +52,9 @@ func runEtcd(args []string) int {
 	cfg.QuotaBackendBytes = *quota
 	// A throw-away test cluster: durability is not worth the fsync latency.
 	cfg.UnsafeNoFsync = true
+	// etcdmain fills this default in from its flags; NewConfig leaves it 0,
+	// which would log every request as slow.
+	cfg.WarningUnaryRequestDuration = embed.DefaultWarningUnaryRequestDuration
 
 	server, err := embed.StartEtcd(cfg)
 	if err != nil {

@@ -1,5 +1,5 @@
 // Debian packages the environment runs. Installed with apt-get when missing.
-import { run, which } from './proc.ts';
+import { CommandError, run, which } from './proc.ts';
 
 /** package -> a command it provides, to tell quickly whether it is there. */
 export const debianPackages: Record<string, string> = {
@@ -15,10 +15,14 @@ export const debianPackages: Record<string, string> = {
 
 async function installed(pkg: string): Promise<boolean> {
   try {
-    const { stdout } = await run('dpkg-query', ['-W', '-f=${Status}', pkg]);
+    // dpkg-query's own format syntax, not a JavaScript template.
+    const format = ['-f=$', '{Status}'].join('');
+    const { stdout } = await run('dpkg-query', ['-W', format, pkg]);
     return stdout.trim() === 'install ok installed';
-  } catch {
-    return false; // dpkg-query exits 1 for a package it does not know
+  } catch (error) {
+    // dpkg-query exits 1 for a package it does not know.
+    if (error instanceof CommandError && error.code === 1) return false;
+    throw error;
   }
 }
 
@@ -29,10 +33,13 @@ export async function ensureDebianPackages(log: (line: string) => void): Promise
     missing.push(pkg);
   }
   // busybox-static: its binary must be static to run from an image FROM scratch.
-  if (!missing.includes('busybox-static') && !(await installed('busybox-static'))) missing.push('busybox-static');
+  if (!missing.includes('busybox-static') && !(await installed('busybox-static')))
+    missing.push('busybox-static');
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
-    throw new Error(`missing Debian packages: ${missing.join(' ')}; install them as root: apt-get install -y ${missing.join(' ')}`);
+    throw new Error(
+      `missing Debian packages: ${missing.join(' ')}; install them as root: apt-get install -y ${missing.join(' ')}`,
+    );
   }
   log(`installing Debian packages: ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

@@ -27,7 +27,9 @@ async function main(command: string | undefined): Promise<number> {
       }
       for (const c of result.components) {
         const state = c.healthy ? 'healthy' : c.running ? 'UNHEALTHY' : 'STOPPED';
-        process.stdout.write(`${c.name.padEnd(24)} ${state.padEnd(9)} ${c.address.padEnd(16)} pid ${String(c.pid ?? '-').padEnd(8)} ${c.log ?? ''}\n`);
+        process.stdout.write(
+          `${c.name.padEnd(24)} ${state.padEnd(9)} ${c.address.padEnd(16)} pid ${String(c.pid ?? '-').padEnd(8)} ${c.log ?? ''}\n`,
+        );
       }
       return result.up ? 0 : 1;
     }

@@ -4,13 +4,20 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ensureDebianPackages } from './apt.ts';
-import { createIfMissing, type KubeObject, watchUntil } from './kube.ts';
-import { paths, logFile, repoRoot, versions } from './paths.ts';
+import type { KubeObject } from './kube.ts';
+import { logFile, paths, repoRoot, versions } from './paths.ts';
 import { ensurePki, kubeconfigYaml, type Pki, pkiLayout } from './pki.ts';
 import { type Daemon, freePort, isRunning, run, startDaemon, stopDaemon, waitUntil } from './proc.ts';
-import { type DaemonRecord, formatEnv, readState, removeState, type State, withLock, writeState } from './state.ts';
+import {
+  type DaemonRecord,
+  formatEnv,
+  readState,
+  removeState,
+  type State,
+  withLock,
+  writeState,
+} from './state.ts';
 import { ensureHelm, ensureK8s, ensureKwok, ensureNode24, type Tools } from './tools.ts';
 
 export type Log = (line: string) => void;
@@ -35,11 +42,27 @@ const order = [
   'prometheus',
 ] as const;
 type Name = (typeof order)[number];
-const controlPlane: readonly Name[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'];
+const controlPlane: readonly Name[] = [
+  'etcd',
+  'kube-apiserver',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kwok',
+];
 
 const portNames = [
-  'etcd', 'etcdPeer', 'apiserver', 'controllerManager', 'scheduler', 'kwok',
-  'proxy', 'proxyControl', 'registry', 'registryAuth', 'exporter', 'prometheus',
+  'etcd',
+  'etcdPeer',
+  'apiserver',
+  'controllerManager',
+  'scheduler',
+  'kwok',
+  'proxy',
+  'proxyControl',
+  'registry',
+  'registryAuth',
+  'exporter',
+  'prometheus',
 ] as const;
 type PortName = (typeof portNames)[number];
 
@@ -74,7 +97,9 @@ function get(url: string, options: https.RequestOptions = {}): Promise<{ status:
     const req = client.get(url, { ...options, timeout: 3000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`${url}: timed out`)));
@@ -93,7 +118,11 @@ function tlsAsAdmin(pki: Pki): https.RequestOptions {
 async function healthy(name: Name, ctx: Context): Promise<boolean> {
   const p = ctx.ports;
   const tls = () => ({ ca: fs.readFileSync(ctx.pki.ca.cert) });
-  const expect = async (url: string, ok: (status: number, body: string) => boolean, options?: https.RequestOptions) => {
+  const expect = async (
+    url: string,
+    ok: (status: number, body: string) => boolean,
+    options?: https.RequestOptions,
+  ) => {
     try {
       const { status, body } = await get(url, options);
       return ok(status, body);
@@ -141,7 +170,14 @@ function start(name: Name, command: string, args: string[], ctx: Context, env?: 
   return daemon;
 }
 
-async function startAndWait(name: Name, command: string, args: string[], ctx: Context, timeoutMs = 60_000, env?: NodeJS.ProcessEnv): Promise<void> {
+async function startAndWait(
+  name: Name,
+  command: string,
+  args: string[],
+  ctx: Context,
+  timeoutMs = 60_000,
+  env?: NodeJS.ProcessEnv,
+): Promise<void> {
   const daemon = start(name, command, args, ctx, env);
   await waitUntil(name, async () => ((await healthy(name, ctx)) ? true : undefined), {
     timeoutMs,
@@ -159,98 +195,131 @@ async function startComponent(name: Name, ctx: Context): Promise<void> {
       const dataDir = path.join(paths.data, 'etcd');
       fs.rmSync(dataDir, { recursive: true, force: true });
       fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-      return startAndWait(name, k8s, [
-        'etcd',
-        `--data-dir=${dataDir}`,
-        `--listen-client-url=http://${host}:${p.etcd}`,
-        `--listen-peer-url=http://${host}:${p.etcdPeer}`,
-      ], ctx);
+      return startAndWait(
+        name,
+        k8s,
+        [
+          'etcd',
+          `--data-dir=${dataDir}`,
+          `--listen-client-url=http://${host}:${p.etcd}`,
+          `--listen-peer-url=http://${host}:${p.etcdPeer}`,
+        ],
+        ctx,
+      );
     }
     case 'kube-apiserver':
-      return startAndWait(name, k8s, [
-        'kube-apiserver',
-        `--etcd-servers=http://${host}:${p.etcd}`,
-        `--bind-address=${host}`,
-        `--secure-port=${p.apiserver}`,
-        `--advertise-address=${host}`,
-        // The API server may not publish a loopback address in the `kubernetes` Endpoints.
-        '--endpoint-reconciler-type=none',
-        `--service-cluster-ip-range=${serviceCidr}`,
-        `--tls-cert-file=${pki.apiserver.cert}`,
-        `--tls-private-key-file=${pki.apiserver.key}`,
-        `--client-ca-file=${pki.ca.cert}`,
-        '--authorization-mode=Node,RBAC',
-        '--anonymous-auth=true',
-        `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
-        `--service-account-key-file=${pki.saPub}`,
-        `--service-account-signing-key-file=${pki.saKey}`,
-        `--requestheader-client-ca-file=${pki.frontProxyCa.cert}`,
-        '--requestheader-allowed-names=front-proxy-client',
-        '--requestheader-username-headers=X-Remote-User',
-        '--requestheader-group-headers=X-Remote-Group',
-        '--requestheader-extra-headers-prefix=X-Remote-Extra-',
-        `--proxy-client-cert-file=${pki.frontProxyClient.cert}`,
-        `--proxy-client-key-file=${pki.frontProxyClient.key}`,
-        '--allow-privileged=true',
-        '--profiling=false',
-        '--event-ttl=1h',
-        `--cert-dir=${path.join(paths.run, 'kube-apiserver')}`,
-        '--v=1',
-      ], ctx, 120_000);
+      return startAndWait(
+        name,
+        k8s,
+        [
+          'kube-apiserver',
+          `--etcd-servers=http://${host}:${p.etcd}`,
+          `--bind-address=${host}`,
+          `--secure-port=${p.apiserver}`,
+          `--advertise-address=${host}`,
+          // The API server may not publish a loopback address in the `kubernetes` Endpoints.
+          '--endpoint-reconciler-type=none',
+          `--service-cluster-ip-range=${serviceCidr}`,
+          `--tls-cert-file=${pki.apiserver.cert}`,
+          `--tls-private-key-file=${pki.apiserver.key}`,
+          `--client-ca-file=${pki.ca.cert}`,
+          '--authorization-mode=Node,RBAC',
+          '--anonymous-auth=true',
+          `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
+          `--service-account-key-file=${pki.saPub}`,
+          `--service-account-signing-key-file=${pki.saKey}`,
+          `--requestheader-client-ca-file=${pki.frontProxyCa.cert}`,
+          '--requestheader-allowed-names=front-proxy-client',
+          '--requestheader-username-headers=X-Remote-User',
+          '--requestheader-group-headers=X-Remote-Group',
+          '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+          `--proxy-client-cert-file=${pki.frontProxyClient.cert}`,
+          `--proxy-client-key-file=${pki.frontProxyClient.key}`,
+          '--allow-privileged=true',
+          '--profiling=false',
+          '--event-ttl=1h',
+          `--cert-dir=${path.join(paths.run, 'kube-apiserver')}`,
+          '--v=1',
+        ],
+        ctx,
+        120_000,
+      );
     case 'kube-controller-manager':
-      return startAndWait(name, k8s, [
-        'kube-controller-manager',
-        `--kubeconfig=${files.kcmKubeconfig}`,
-        `--authentication-kubeconfig=${files.kcmKubeconfig}`,
-        `--authorization-kubeconfig=${files.kcmKubeconfig}`,
-        `--bind-address=${host}`,
-        `--secure-port=${p.controllerManager}`,
-        `--tls-cert-file=${pki.loopback.cert}`,
-        `--tls-private-key-file=${pki.loopback.key}`,
-        '--leader-elect=false',
-        '--controllers=*',
-        '--use-service-account-credentials=true',
-        `--service-account-private-key-file=${pki.saKey}`,
-        `--root-ca-file=${pki.ca.cert}`,
-        `--cluster-signing-cert-file=${pki.ca.cert}`,
-        `--cluster-signing-key-file=${pki.ca.key}`,
-        `--service-cluster-ip-range=${serviceCidr}`,
-        '--profiling=false',
-        '--v=1',
-      ], ctx);
+      return startAndWait(
+        name,
+        k8s,
+        [
+          'kube-controller-manager',
+          `--kubeconfig=${files.kcmKubeconfig}`,
+          `--authentication-kubeconfig=${files.kcmKubeconfig}`,
+          `--authorization-kubeconfig=${files.kcmKubeconfig}`,
+          `--bind-address=${host}`,
+          `--secure-port=${p.controllerManager}`,
+          `--tls-cert-file=${pki.loopback.cert}`,
+          `--tls-private-key-file=${pki.loopback.key}`,
+          '--leader-elect=false',
+          '--controllers=*',
+          '--use-service-account-credentials=true',
+          `--service-account-private-key-file=${pki.saKey}`,
+          `--root-ca-file=${pki.ca.cert}`,
+          `--cluster-signing-cert-file=${pki.ca.cert}`,
+          `--cluster-signing-key-file=${pki.ca.key}`,
+          `--service-cluster-ip-range=${serviceCidr}`,
+          '--profiling=false',
+          '--v=1',
+        ],
+        ctx,
+      );
     case 'kube-scheduler':
-      return startAndWait(name, k8s, [
-        'kube-scheduler',
-        `--kubeconfig=${files.schedulerKubeconfig}`,
-        `--authentication-kubeconfig=${files.schedulerKubeconfig}`,
-        `--authorization-kubeconfig=${files.schedulerKubeconfig}`,
-        `--bind-address=${host}`,
-        `--secure-port=${p.scheduler}`,
-        `--tls-cert-file=${pki.loopback.cert}`,
-        `--tls-private-key-file=${pki.loopback.key}`,
-        '--leader-elect=false',
-        '--profiling=false',
-        '--v=1',
-      ], ctx);
+      return startAndWait(
+        name,
+        k8s,
+        [
+          'kube-scheduler',
+          `--kubeconfig=${files.schedulerKubeconfig}`,
+          `--authentication-kubeconfig=${files.schedulerKubeconfig}`,
+          `--authorization-kubeconfig=${files.schedulerKubeconfig}`,
+          `--bind-address=${host}`,
+          `--secure-port=${p.scheduler}`,
+          `--tls-cert-file=${pki.loopback.cert}`,
+          `--tls-private-key-file=${pki.loopback.key}`,
+          '--leader-elect=false',
+          '--profiling=false',
+          '--v=1',
+        ],
+        ctx,
+      );
     case 'kwok':
-      return startAndWait(name, tools.kwok, [
-        `--kubeconfig=${files.kwokKubeconfig}`,
-        `--config=${paths.stages}`,
-        '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-        `--server-address=${host}:${p.kwok}`,
-        `--cidr=${podCidr}`,
-        '--node-lease-duration-seconds=40',
-      ], ctx);
+      return startAndWait(
+        name,
+        tools.kwok,
+        [
+          `--kubeconfig=${files.kwokKubeconfig}`,
+          `--config=${paths.stages}`,
+          '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+          `--server-address=${host}:${p.kwok}`,
+          `--cidr=${podCidr}`,
+          '--node-lease-duration-seconds=40',
+        ],
+        ctx,
+      );
     case 'fault-proxy': {
-      fs.writeFileSync(files.proxyConfig, `${JSON.stringify({
-        host,
-        port: p.proxy,
-        controlPort: p.proxyControl,
-        upstream: { host, port: p.apiserver },
-        caFile: pki.ca.cert,
-        serving: pki.loopback,
-        frontProxyClient: pki.frontProxyClient,
-      }, null, 2)}\n`);
+      fs.writeFileSync(
+        files.proxyConfig,
+        `${JSON.stringify(
+          {
+            host,
+            port: p.proxy,
+            controlPort: p.proxyControl,
+            upstream: { host, port: p.apiserver },
+            caFile: pki.ca.cert,
+            serving: pki.loopback,
+            frontProxyClient: pki.frontProxyClient,
+          },
+          null,
+          2,
+        )}\n`,
+      );
       return startAndWait(name, tools.node, [paths.serve, 'fault-proxy', files.proxyConfig], ctx);
     }
     case 'registry':
@@ -260,7 +329,11 @@ async function startComponent(name: Name, ctx: Context): Promise<void> {
       fs.rmSync(storage, { recursive: true, force: true });
       fs.mkdirSync(storage, { recursive: true });
       if (auth) {
-        const { stdout } = await run('htpasswd', ['-Bbn', ctx.state.registry.user, ctx.state.registry.password]);
+        const { stdout } = await run('htpasswd', [
+          '-Bbn',
+          ctx.state.registry.user,
+          ctx.state.registry.password,
+        ]);
         fs.writeFileSync(files.htpasswd, stdout, { mode: 0o600 });
       }
       const config = [
@@ -278,7 +351,14 @@ async function startComponent(name: Name, ctx: Context): Promise<void> {
         'http:',
         `  addr: ${host}:${auth ? p.registryAuth : p.registry}`,
         `  secret: ${randomBytes(16).toString('hex')}`,
-        ...(auth ? ['auth:', '  htpasswd:', '    realm: greenlight-testenv', `    path: ${JSON.stringify(files.htpasswd)}`] : []),
+        ...(auth
+          ? [
+              'auth:',
+              '  htpasswd:',
+              '    realm: greenlight-testenv',
+              `    path: ${JSON.stringify(files.htpasswd)}`,
+            ]
+          : []),
         '',
       ].join('\n');
       const file = auth ? files.registryAuthConfig : files.registryConfig;
@@ -292,24 +372,32 @@ async function startComponent(name: Name, ctx: Context): Promise<void> {
       const dataDir = path.join(paths.data, 'prometheus');
       fs.rmSync(dataDir, { recursive: true, force: true });
       fs.mkdirSync(dataDir, { recursive: true });
-      fs.writeFileSync(files.prometheusConfig, [
-        'global:',
-        '  scrape_interval: 1s',
-        '  scrape_timeout: 1s',
-        '  evaluation_interval: 1s',
-        'scrape_configs:',
-        '- job_name: testenv-exporter',
-        '  static_configs:',
-        `  - targets: ['${host}:${p.exporter}']`,
-        '',
-      ].join('\n'));
-      return startAndWait(name, 'prometheus', [
-        `--config.file=${files.prometheusConfig}`,
-        `--storage.tsdb.path=${dataDir}`,
-        `--web.listen-address=${host}:${p.prometheus}`,
-        '--storage.tsdb.retention.time=6h',
-        '--log.level=warn',
-      ], ctx);
+      fs.writeFileSync(
+        files.prometheusConfig,
+        [
+          'global:',
+          '  scrape_interval: 1s',
+          '  scrape_timeout: 1s',
+          '  evaluation_interval: 1s',
+          'scrape_configs:',
+          '- job_name: testenv-exporter',
+          '  static_configs:',
+          `  - targets: ['${host}:${p.exporter}']`,
+          '',
+        ].join('\n'),
+      );
+      return startAndWait(
+        name,
+        'prometheus',
+        [
+          `--config.file=${files.prometheusConfig}`,
+          `--storage.tsdb.path=${dataDir}`,
+          `--web.listen-address=${host}:${p.prometheus}`,
+          '--storage.tsdb.retention.time=6h',
+          '--log.level=warn',
+        ],
+        ctx,
+      );
     }
   }
 }
@@ -320,22 +408,45 @@ function writeKubeconfigs(ctx: Context): void {
   const { pki, ports: p } = ctx;
   const server = `https://${host}:${p.apiserver}`;
   const write = (file: string, content: string) => fs.writeFileSync(file, content, { mode: 0o600 });
-  write(files.adminKubeconfig, kubeconfigYaml({ server, caFile: pki.ca.cert, user: 'testenv-admin', clientCert: pki.admin }));
-  write(files.proxyKubeconfig, kubeconfigYaml({ server: `https://${host}:${p.proxy}`, caFile: pki.ca.cert, user: 'testenv-admin', clientCert: pki.admin }));
-  write(files.kcmKubeconfig, kubeconfigYaml({ server, caFile: pki.ca.cert, user: 'kube-controller-manager', clientCert: pki.controllerManager }));
-  write(files.schedulerKubeconfig, kubeconfigYaml({ server, caFile: pki.ca.cert, user: 'kube-scheduler', clientCert: pki.scheduler }));
-  write(files.kwokKubeconfig, kubeconfigYaml({ server, caFile: pki.ca.cert, user: 'kwok', clientCert: pki.kwok }));
-}
-
-function adminConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(files.adminKubeconfig);
-  return kc;
+  write(
+    files.adminKubeconfig,
+    kubeconfigYaml({ server, caFile: pki.ca.cert, user: 'testenv-admin', clientCert: pki.admin }),
+  );
+  write(
+    files.proxyKubeconfig,
+    kubeconfigYaml({
+      server: `https://${host}:${p.proxy}`,
+      caFile: pki.ca.cert,
+      user: 'testenv-admin',
+      clientCert: pki.admin,
+    }),
+  );
+  write(
+    files.kcmKubeconfig,
+    kubeconfigYaml({
+      server,
+      caFile: pki.ca.cert,
+      user: 'kube-controller-manager',
+      clientCert: pki.controllerManager,
+    }),
+  );
+  write(
+    files.schedulerKubeconfig,
+    kubeconfigYaml({ server, caFile: pki.ca.cert, user: 'kube-scheduler', clientCert: pki.scheduler }),
+  );
+  write(
+    files.kwokKubeconfig,
+    kubeconfigYaml({ server, caFile: pki.ca.cert, user: 'kwok', clientCert: pki.kwok }),
+  );
 }
 
 /** Registers the fake nodes and waits until KWOK has made them Ready and the controllers run. */
 async function prepareCluster(ctx: Context): Promise<void> {
-  const kc = adminConfig();
+  // Loaded here, not at the top: `up` on a running environment and `status` do without it.
+  const { CoreV1Api, KubeConfig } = await import('@kubernetes/client-node');
+  const { createIfMissing, watchUntil } = await import('./kube.ts');
+  const kc = new KubeConfig();
+  kc.loadFromFile(files.adminKubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
   const zones = ['zone-a', 'zone-b', 'zone-c'];
   for (let i = 1; i <= nodeCount; i++) {
@@ -363,16 +474,25 @@ async function prepareCluster(ctx: Context): Promise<void> {
   const ready = (node: KubeObject) =>
     (node.status?.conditions ?? []).some((c: KubeObject) => c.type === 'Ready' && c.status === 'True') &&
     !(node.spec?.taints ?? []).some((t: KubeObject) => t.key === 'node.kubernetes.io/not-ready');
-  await watchUntil(kc, { path: '/api/v1/nodes', labelSelector: 'type=kwok' }, (nodes) =>
-    [...nodes.values()].filter(ready).length >= nodeCount ? true : undefined, {
-    timeoutMs: 90_000,
-    what: `${nodeCount} KWOK nodes Ready and untainted`,
-    describe: (nodes) => [...nodes.values()].map((n) => `${n.metadata.name}: ready=${ready(n)}`).join(', ') || 'no nodes',
-  });
+  await watchUntil(
+    kc,
+    { path: '/api/v1/nodes', labelSelector: 'type=kwok' },
+    (nodes) => ([...nodes.values()].filter(ready).length >= nodeCount ? true : undefined),
+    {
+      timeoutMs: 90_000,
+      what: `${nodeCount} KWOK nodes Ready and untainted`,
+      describe: (nodes) =>
+        [...nodes.values()].map((n) => `${n.metadata.name}: ready=${ready(n)}`).join(', ') || 'no nodes',
+    },
+  );
   // The service account controller creates `default` in each namespace: proof the controllers run.
-  await watchUntil(kc, { path: '/api/v1/namespaces/default/serviceaccounts', fieldSelector: 'metadata.name=default' }, (sas) =>
-    sas.size > 0 ? true : undefined, { timeoutMs: 90_000, what: 'the default ServiceAccount (controller manager running)' });
-  ctx.log(`cluster ready: ${nodeCount} KWOK nodes`);
+  await watchUntil(
+    kc,
+    { path: '/api/v1/namespaces/default/serviceaccounts', fieldSelector: 'metadata.name=default' },
+    (sas) => (sas.size > 0 ? true : undefined),
+    { timeoutMs: 90_000, what: 'the default ServiceAccount (controller manager running)' },
+  );
+  ctx.log(`cluster ready: ${nodeCount} KWOK nodes Ready, controllers running`);
 }
 
 // ---------------------------------------------------------------- images
@@ -389,25 +509,31 @@ function containersEnv(): NodeJS.ProcessEnv {
 
 function writeContainersConfig(ctx: Context): void {
   fs.mkdirSync(paths.containers, { recursive: true });
-  fs.writeFileSync(files.storageConf, [
-    '[storage]',
-    'driver = "vfs"',
-    `runroot = ${JSON.stringify(path.join(paths.containers, 'run'))}`,
-    `graphroot = ${JSON.stringify(path.join(paths.containers, 'storage'))}`,
-    '',
-  ].join('\n'));
-  fs.writeFileSync(files.registriesConf, [
-    'unqualified-search-registries = []',
-    '',
-    '[[registry]]',
-    `location = "${host}:${ctx.ports.registry}"`,
-    'insecure = true',
-    '',
-    '[[registry]]',
-    `location = "${host}:${ctx.ports.registryAuth}"`,
-    'insecure = true',
-    '',
-  ].join('\n'));
+  fs.writeFileSync(
+    files.storageConf,
+    [
+      '[storage]',
+      'driver = "vfs"',
+      `runroot = ${JSON.stringify(path.join(paths.containers, 'run'))}`,
+      `graphroot = ${JSON.stringify(path.join(paths.containers, 'storage'))}`,
+      '',
+    ].join('\n'),
+  );
+  fs.writeFileSync(
+    files.registriesConf,
+    [
+      'unqualified-search-registries = []',
+      '',
+      '[[registry]]',
+      `location = "${host}:${ctx.ports.registry}"`,
+      'insecure = true',
+      '',
+      '[[registry]]',
+      `location = "${host}:${ctx.ports.registryAuth}"`,
+      'insecure = true',
+      '',
+    ].join('\n'),
+  );
 }
 
 /**
@@ -428,27 +554,45 @@ async function ensureBaseImage(ctx: Context): Promise<void> {
   fs.chmodSync(path.join(bin, 'busybox'), 0o755);
   const { stdout } = await run('/bin/busybox', ['--list']);
   for (const applet of stdout.split('\n').map((s) => s.trim())) {
-    if (applet && applet !== 'busybox' && /^[a-z0-9._\[-]+$/.test(applet)) fs.symlinkSync('busybox', path.join(bin, applet));
+    if (applet && applet !== 'busybox' && /^[a-z0-9._[-]+$/.test(applet))
+      fs.symlinkSync('busybox', path.join(bin, applet));
   }
-  fs.writeFileSync(path.join(dir, 'rootfs', 'etc', 'passwd'), 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
+  fs.writeFileSync(
+    path.join(dir, 'rootfs', 'etc', 'passwd'),
+    'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n',
+  );
   fs.writeFileSync(path.join(dir, 'rootfs', 'etc', 'group'), 'root:x:0:\nnobody:x:65534:\n');
-  fs.writeFileSync(path.join(dir, 'Containerfile'), [
-    'FROM scratch',
-    'COPY rootfs/ /',
-    'ENV PATH=/bin',
-    'CMD ["/bin/sh"]',
-    '',
-  ].join('\n'));
+  fs.writeFileSync(
+    path.join(dir, 'Containerfile'),
+    ['FROM scratch', 'COPY rootfs/ /', 'ENV PATH=/bin', 'CMD ["/bin/sh"]', ''].join('\n'),
+  );
   const env = containersEnv();
   const local = 'localhost/greenlight-testenv/base:1';
   const log = logFile('base-image');
-  await run('buildah', ['build', '--isolation=chroot', '-f', path.join(dir, 'Containerfile'), '-t', local, dir], { env, logTo: log });
+  await run(
+    'buildah',
+    ['build', '--isolation=chroot', '-f', path.join(dir, 'Containerfile'), '-t', local, dir],
+    { env, logTo: log },
+  );
   const digestFile = path.join(dir, 'digest');
-  await run('buildah', ['push', '--tls-verify=false', '--digestfile', digestFile, local, `docker://${ref}`], { env, logTo: log });
+  await run('buildah', ['push', '--tls-verify=false', '--digestfile', digestFile, local, `docker://${ref}`], {
+    env,
+    logTo: log,
+  });
   const digest = fs.readFileSync(digestFile, 'utf8').trim();
   const { user, password } = ctx.state.registry;
-  await run('buildah', ['push', '--tls-verify=false', '--creds', `${user}:${password}`, local,
-    `docker://${host}:${ctx.ports.registryAuth}/testenv/base:1`], { env, logTo: log });
+  await run(
+    'buildah',
+    [
+      'push',
+      '--tls-verify=false',
+      '--creds',
+      `${user}:${password}`,
+      local,
+      `docker://${host}:${ctx.ports.registryAuth}/testenv/base:1`,
+    ],
+    { env, logTo: log },
+  );
   ctx.state.baseImage = { ref, digest };
   writeState(ctx.state);
   ctx.log(`base image ${ref}@${digest} (${Date.now() - started} ms)`);
@@ -516,8 +660,18 @@ export async function up(options: { log?: Log } = {}): Promise<UpResult> {
     fs.mkdirSync(paths.pki, { recursive: true, mode: 0o700 });
 
     const previous = readState();
+    if (!previous) {
+      // A fresh environment: the logs of an earlier one would only confuse.
+      for (const file of fs.readdirSync(paths.logs)) fs.rmSync(path.join(paths.logs, file), { force: true });
+    }
     if (previous) {
-      const ctx = { log, state: previous, ports: previous.ports as Context['ports'], pki: await ensurePki(paths.pki), tools: {} as Tools };
+      const ctx = {
+        log,
+        state: previous,
+        ports: previous.ports as Context['ports'],
+        pki: await ensurePki(paths.pki),
+        tools: {} as Tools,
+      };
       const states = await Promise.all(order.map((name) => running(name, ctx)));
       if (states.every(Boolean) && previous.baseImage) {
         writeEnvFile(previous.env);
@@ -548,22 +702,50 @@ export async function up(options: { log?: Log } = {}): Promise<UpResult> {
     if (!coreUp) {
       for (const name of [...controlPlane].reverse()) await stopRecorded(name, ctx);
     }
-    for (const name of order) {
-      if (await running(name, ctx)) continue;
+    const ensure = async (name: Name) => {
+      if (await running(name, ctx)) return;
       await stopRecorded(name, ctx);
       const t0 = Date.now();
       await startComponent(name, ctx);
       startedComponents.push(name);
       log(`${name} ready on ${describePort(name, ctx)} (${Date.now() - t0} ms)`);
-      if (name === 'kwok') await prepareCluster(ctx);
-    }
-    await ensureBaseImage(ctx);
+    };
+    // Two independent chains, started side by side: the cluster, and the services around it.
+    const cluster = async () => {
+      await ensure('etcd');
+      await ensure('kube-apiserver');
+      await settleAll([ensure('kube-controller-manager'), ensure('kube-scheduler'), ensure('kwok')]);
+      await prepareCluster(ctx);
+    };
+    const services = async () => {
+      await settleAll([
+        ensure('fault-proxy'),
+        ensure('registry'),
+        ensure('registry-auth'),
+        ensure('exporter'),
+      ]);
+      await ensure('prometheus');
+      await ensureBaseImage(ctx);
+    };
+    await settleAll([cluster(), services()]);
 
     state.env = environmentVariables(ctx);
     writeState(state);
     writeEnvFile(state.env);
-    return { env: state.env, started: startedComponents.length > 0, startedComponents, ms: Date.now() - startedAt };
+    return {
+      env: state.env,
+      started: startedComponents.length > 0,
+      startedComponents,
+      ms: Date.now() - startedAt,
+    };
   });
+}
+
+/** Like Promise.all, but waits for every promise to settle before it rejects with the first error. */
+async function settleAll(promises: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 function describePort(name: Name, ctx: Context): string {
@@ -592,7 +774,11 @@ async function stopRecorded(name: Name, ctx: { state: State }): Promise<void> {
 }
 
 function writeEnvFile(env: Record<string, string>): void {
-  fs.writeFileSync(paths.env, `# written by testenv up; source it: . ${path.relative(repoRoot, paths.env)}\n${formatEnv(env)}\n`, { mode: 0o600 });
+  fs.writeFileSync(
+    paths.env,
+    `# written by testenv up; source it: . ${path.relative(repoRoot, paths.env)}\n${formatEnv(env)}\n`,
+    { mode: 0o600 },
+  );
 }
 
 export interface DownResult {
@@ -635,10 +821,20 @@ export interface ComponentStatus {
   log?: string;
 }
 
-export async function status(): Promise<{ up: boolean; components: ComponentStatus[]; env?: Record<string, string> }> {
+export async function status(): Promise<{
+  up: boolean;
+  components: ComponentStatus[];
+  env?: Record<string, string>;
+}> {
   const state = readState();
   if (!state) return { up: false, components: [] };
-  const ctx = { log: () => {}, state, ports: state.ports as Context["ports"], pki: pkiLayout(paths.pki), tools: {} as Tools };
+  const ctx = {
+    log: () => {},
+    state,
+    ports: state.ports as Context['ports'],
+    pki: pkiLayout(paths.pki),
+    tools: {} as Tools,
+  };
   const components: ComponentStatus[] = [];
   for (const name of order) {
     const record = state.daemons[name];
@@ -657,5 +853,8 @@ export async function status(): Promise<{ up: boolean; components: ComponentStat
 /** The component logs of the current or last run. */
 export function componentLogs(): string[] {
   if (!fs.existsSync(paths.logs)) return [];
-  return fs.readdirSync(paths.logs).sort().map((name) => path.join(paths.logs, name));
+  return fs
+    .readdirSync(paths.logs)
+    .sort()
+    .map((name) => path.join(paths.logs, name));
 }

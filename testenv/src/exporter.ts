@@ -44,7 +44,13 @@ function formatValue(value: number): string {
 export class MetricStore {
   private readonly families = new Map<string, Family>();
 
-  set(name: string, value: number, labels: Record<string, string> = {}, type: MetricType = 'gauge', help = ''): void {
+  set(
+    name: string,
+    value: number,
+    labels: Record<string, string> = {},
+    type: MetricType = 'gauge',
+    help = '',
+  ): void {
     this.family(name, type, help).samples.set(labelsKey(labels), { name, labels: { ...labels }, value });
   }
 
@@ -69,7 +75,8 @@ export class MetricStore {
   render(): string {
     const lines: string[] = [];
     for (const [name, family] of [...this.families.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-      if (family.help) lines.push(`# HELP ${name} ${family.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`);
+      if (family.help)
+        lines.push(`# HELP ${name} ${family.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`);
       lines.push(`# TYPE ${name} ${family.type}`);
       for (const sample of family.samples.values()) {
         const labels = Object.entries(sample.labels)
@@ -97,16 +104,21 @@ export class MetricStore {
 
 function parseLabels(input: unknown): Record<string, string> {
   if (input === undefined) return {};
-  if (!input || typeof input !== 'object' || Array.isArray(input)) throw new Error('labels must be an object');
+  if (!input || typeof input !== 'object' || Array.isArray(input))
+    throw new Error('labels must be an object');
   const labels: Record<string, string> = {};
   for (const [key, value] of Object.entries(input)) {
-    if (!labelName.test(key) || key.startsWith('__')) throw new Error(`invalid label name ${JSON.stringify(key)}`);
+    if (!labelName.test(key) || key.startsWith('__'))
+      throw new Error(`invalid label name ${JSON.stringify(key)}`);
     labels[key] = String(value);
   }
   return labels;
 }
 
-export async function startExporter(options: { host: string; port: number }): Promise<{ store: MetricStore; close: () => Promise<void> }> {
+export async function startExporter(options: {
+  host: string;
+  port: number;
+}): Promise<{ store: MetricStore; close: () => Promise<void> }> {
   const store = new MetricStore();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -158,9 +170,10 @@ export async function startExporter(options: { host: string; port: number }): Pr
   });
   return {
     store,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -37,16 +37,37 @@ export interface ProxyStats {
   byStatus: Record<string, number>;
   faults: Record<FaultKind, number>;
   /** The most recent requests (at most 1000), oldest first. */
-  recent: { at: string; method: string; path: string; status: number | 'reset' | 'hang' | 'error'; fault?: FaultKind; ms: number }[];
+  recent: {
+    at: string;
+    method: string;
+    path: string;
+    status: number | 'reset' | 'hang' | 'error';
+    fault?: FaultKind;
+    ms: number;
+  }[];
 }
 
 function emptyStats(): ProxyStats {
-  return { total: 0, byMethod: {}, byStatus: {}, faults: { latency: 0, status: 0, reset: 0, hang: 0 }, recent: [] };
+  return {
+    total: 0,
+    byMethod: {},
+    byStatus: {},
+    faults: { latency: 0, status: 0, reset: 0, hang: 0 },
+    recent: [],
+  };
 }
 
 const hopByHop = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
-  'te', 'trailer', 'transfer-encoding', 'upgrade', 'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
 ]);
 
 export async function startFaultProxy(options: FaultProxyOptions): Promise<{ close: () => Promise<void> }> {
@@ -63,13 +84,31 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<{ clo
   });
   const asIs = new https.Agent({ keepAlive: true, ca });
 
-  const record = (method: string, path: string, status: ProxyStats['recent'][number]['status'], fault: FaultKind | undefined, started: number) => {
+  const record = (
+    method: string,
+    path: string,
+    status: ProxyStats['recent'][number]['status'],
+    fault: FaultKind | undefined,
+    started: number,
+  ) => {
     stats.byStatus[String(status)] = (stats.byStatus[String(status)] ?? 0) + 1;
-    stats.recent.push({ at: new Date(started).toISOString(), method, path, status, ...(fault ? { fault } : {}), ms: Date.now() - started });
+    stats.recent.push({
+      at: new Date(started).toISOString(),
+      method,
+      path,
+      status,
+      ...(fault ? { fault } : {}),
+      ms: Date.now() - started,
+    });
     if (stats.recent.length > 1000) stats.recent.splice(0, stats.recent.length - 1000);
   };
 
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse, started: number, fault: FaultKind | undefined) => {
+  const forward = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    started: number,
+    fault: FaultKind | undefined,
+  ) => {
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
     const socket = req.socket as TLSSocket;
@@ -87,7 +126,15 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<{ clo
       agent = asUser;
     }
     const upstream = https.request(
-      { host: options.upstream.host, port: options.upstream.port, method, path, headers, agent, servername: 'localhost' },
+      {
+        host: options.upstream.host,
+        port: options.upstream.port,
+        method,
+        path,
+        headers,
+        agent,
+        servername: 'localhost',
+      },
       (upstreamRes) => {
         const out: http.OutgoingHttpHeaders = {};
         for (const [name, value] of Object.entries(upstreamRes.headers)) {
@@ -105,7 +152,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<{ clo
       record(method, path, 'error', fault, started);
       if (!res.headersSent) {
         res.writeHead(502, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ ...statusBody(502), message: `testenv fault proxy: upstream: ${error.message}` }));
+        res.end(
+          JSON.stringify({ ...statusBody(502), message: `testenv fault proxy: upstream: ${error.message}` }),
+        );
       } else {
         res.destroy();
       }
@@ -240,7 +289,9 @@ function resetConnection(socket: TLSSocket): void {
       socket.destroy();
       return;
     } catch (error) {
-      process.stderr.write(`fault proxy: TCP reset unavailable (${(error as Error).message}); closing instead\n`);
+      process.stderr.write(
+        `fault proxy: TCP reset unavailable (${(error as Error).message}); closing instead\n`,
+      );
     }
   }
   socket.destroy();

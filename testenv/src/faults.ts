@@ -55,7 +55,8 @@ export function validateFaultRule(input: unknown): FaultRule {
   const count = num('count', 1);
   const durationMs = num('durationMs', 1);
   if (kind === 'latency' && latencyMs === undefined) throw new Error('a latency fault needs latencyMs');
-  if (kind === 'status' && (status === undefined || status > 599)) throw new Error('a status fault needs status (100-599)');
+  if (kind === 'status' && (status === undefined || status > 599))
+    throw new Error('a status fault needs status (100-599)');
   if (latencyMs !== undefined) rule.latencyMs = latencyMs;
   if (status !== undefined) rule.status = status;
   if (retryAfterSeconds !== undefined) rule.retryAfterSeconds = retryAfterSeconds;
@@ -78,15 +79,25 @@ export function validateFaultRule(input: unknown): FaultRule {
  * The first live rule that matches the request, or undefined. Marks the rule
  * applied; a rule past its count or window is dropped from `rules`.
  */
-export function takeFault(rules: ActiveFault[], method: string, path: string, now: number): ActiveFault | undefined {
+export function takeFault(
+  rules: ActiveFault[],
+  method: string,
+  path: string,
+  now: number,
+): ActiveFault | undefined {
   for (let i = 0; i < rules.length; ) {
     const rule = rules[i] as ActiveFault;
-    const expired = (rule.until !== undefined && now > rule.until) || (rule.count !== undefined && rule.applied >= rule.count);
+    const expired =
+      (rule.until !== undefined && now > rule.until) ||
+      (rule.count !== undefined && rule.applied >= rule.count);
     if (expired) {
       rules.splice(i, 1);
       continue;
     }
-    if ((rule.method === undefined || rule.method === method.toUpperCase()) && (rule.path === undefined || new RegExp(rule.path).test(path))) {
+    if (
+      (rule.method === undefined || rule.method === method.toUpperCase()) &&
+      (rule.path === undefined || new RegExp(rule.path).test(path))
+    ) {
       rule.applied += 1;
       if (rule.count !== undefined && rule.applied >= rule.count) rules.splice(i, 1);
       return rule;

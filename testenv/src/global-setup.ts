@@ -6,7 +6,9 @@ import { componentLogs, down, up } from './environment.ts';
 
 /** The part of vitest's TestProject this set-up reads (kept loose on purpose). */
 interface ProjectLike {
-  vitest?: { state?: { getCountOfFailedTests?: () => number; getFiles?: () => { result?: { state?: string } }[] } };
+  vitest?: {
+    state?: { getCountOfFailedTests?: () => number; getFiles?: () => { result?: { state?: string } }[] };
+  };
 }
 
 function failures(project: ProjectLike | undefined): number {
@@ -22,7 +24,11 @@ export default async function setup(project?: ProjectLike): Promise<() => Promis
   const log = (line: string) => process.stderr.write(`testenv: ${line}\n`);
   const result = await up({ log });
   Object.assign(process.env, result.env);
-  log(result.started ? `up in ${(result.ms / 1000).toFixed(1)} s (started ${result.startedComponents.join(', ')})` : 'reusing the running environment');
+  log(
+    result.started
+      ? `up in ${(result.ms / 1000).toFixed(1)} s (started ${result.startedComponents.join(', ')})`
+      : 'reusing the running environment',
+  );
   return async () => {
     const failed = failures(project);
     if (failed > 0) {

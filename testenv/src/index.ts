@@ -2,23 +2,23 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import {
+  AuthorizationV1Api,
   CoreV1Api,
   KubeConfig,
   RbacAuthorizationV1Api,
-  AuthorizationV1Api,
   type V1PolicyRule,
   type V1Role,
 } from '@kubernetes/client-node';
 import YAML from 'yaml';
+import type { ProxyStats } from './fault-proxy.ts';
 import type { ActiveFault, FaultRule } from './faults.ts';
 import { apiStatus, createIfMissing, watchUntil } from './kube.ts';
 import { paths } from './paths.ts';
 import { kubeconfigYaml } from './pki.ts';
-import type { ProxyStats } from './fault-proxy.ts';
 import { parseEnv } from './state.ts';
 
-export type { ActiveFault, FaultRule } from './faults.ts';
 export type { ProxyStats } from './fault-proxy.ts';
+export type { ActiveFault, FaultRule } from './faults.ts';
 export { type KubeObject, watchUntil } from './kube.ts';
 
 export interface TestEnv {
@@ -88,13 +88,27 @@ export interface TestNamespace {
  * Creates a namespace `<prefix>-<random>` labelled testenv.greenlight.dev/test,
  * and waits until its default ServiceAccount exists so pods can be created.
  */
-export async function createTestNamespace(prefix: string, kc: KubeConfig = kubeConfig()): Promise<TestNamespace> {
+export async function createTestNamespace(
+  prefix: string,
+  kc: KubeConfig = kubeConfig(),
+): Promise<TestNamespace> {
   const core = kc.makeApiClient(CoreV1Api);
-  const base = prefix.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'test';
+  const base =
+    prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 50) || 'test';
   const name = `${base}-${randomBytes(3).toString('hex')}`;
-  await core.createNamespace({ body: { metadata: { name, labels: { 'testenv.greenlight.dev/test': 'true' } } } });
-  await watchUntil(kc, { path: `/api/v1/namespaces/${name}/serviceaccounts`, fieldSelector: 'metadata.name=default' },
-    (sas) => (sas.size > 0 ? true : undefined), { timeoutMs: 60_000, what: `the default ServiceAccount in ${name}` });
+  await core.createNamespace({
+    body: { metadata: { name, labels: { 'testenv.greenlight.dev/test': 'true' } } },
+  });
+  await watchUntil(
+    kc,
+    { path: `/api/v1/namespaces/${name}/serviceaccounts`, fieldSelector: 'metadata.name=default' },
+    (sas) => (sas.size > 0 ? true : undefined),
+    { timeoutMs: 60_000, what: `the default ServiceAccount in ${name}` },
+  );
   return {
     name,
     delete: async () => {
@@ -130,7 +144,9 @@ export async function serviceAccountKubeconfig(
       : { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: {}, rules: role };
   if (body.kind !== 'Role') throw new Error(`serviceAccountKubeconfig: expected a Role, got ${body.kind}`);
   body.metadata = { ...body.metadata, name: roleName, namespace };
-  await createIfMissing(() => core.createNamespacedServiceAccount({ namespace, body: { metadata: { name, namespace } } }));
+  await createIfMissing(() =>
+    core.createNamespacedServiceAccount({ namespace, body: { metadata: { name, namespace } } }),
+  );
   try {
     await rbac.createNamespacedRole({ namespace, body });
   } catch (error) {
@@ -166,8 +182,15 @@ export async function serviceAccountKubeconfig(
 }
 
 /** The RBAC authorizer learns of new bindings through an informer; wait until it has. */
-async function waitForGrant(kc: KubeConfig, user: string, namespace: string, rules: V1PolicyRule[]): Promise<void> {
-  const rule = rules.find((r) => r.verbs?.[0] && r.verbs[0] !== '*' && r.resources?.[0] && !r.resources[0].includes('*'));
+async function waitForGrant(
+  kc: KubeConfig,
+  user: string,
+  namespace: string,
+  rules: V1PolicyRule[],
+): Promise<void> {
+  const rule = rules.find(
+    (r) => r.verbs?.[0] && r.verbs[0] !== '*' && r.resources?.[0] && !r.resources[0].includes('*'),
+  );
   if (!rule) return;
   const authz = kc.makeApiClient(AuthorizationV1Api);
   const deadline = Date.now() + 30_000;
@@ -188,7 +211,10 @@ async function waitForGrant(kc: KubeConfig, user: string, namespace: string, rul
       },
     });
     if (review.status?.allowed) return;
-    if (Date.now() > deadline) throw new Error(`RBAC did not grant ${user} ${rule.verbs[0]} ${rule.resources?.[0]} in ${namespace} within 30 s`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `RBAC did not grant ${user} ${rule.verbs[0]} ${rule.resources?.[0]} in ${namespace} within 30 s`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -208,8 +234,10 @@ async function control<T>(base: string, method: string, path: string, body?: unk
 
 export const faultProxy = {
   /** Adds a fault rule; it applies to requests through TESTENV_PROXY_KUBECONFIG. */
-  add: (rule: FaultRule): Promise<ActiveFault> => control(loadEnv().TESTENV_PROXY_CONTROL, 'POST', '/faults', rule),
-  remove: (id: string): Promise<unknown> => control(loadEnv().TESTENV_PROXY_CONTROL, 'DELETE', `/faults/${encodeURIComponent(id)}`),
+  add: (rule: FaultRule): Promise<ActiveFault> =>
+    control(loadEnv().TESTENV_PROXY_CONTROL, 'POST', '/faults', rule),
+  remove: (id: string): Promise<unknown> =>
+    control(loadEnv().TESTENV_PROXY_CONTROL, 'DELETE', `/faults/${encodeURIComponent(id)}`),
   clear: (): Promise<unknown> => control(loadEnv().TESTENV_PROXY_CONTROL, 'DELETE', '/faults'),
   list: (): Promise<ActiveFault[]> => control(loadEnv().TESTENV_PROXY_CONTROL, 'GET', '/faults'),
   stats: (): Promise<ProxyStats> => control(loadEnv().TESTENV_PROXY_CONTROL, 'GET', '/stats'),
@@ -229,7 +257,12 @@ export const faultProxy = {
 
 export const exporter = {
   /** Sets a gauge (or, with type counter, a counter) sample. */
-  set: (name: string, value: number, labels: Record<string, string> = {}, options: { type?: 'gauge' | 'counter'; help?: string } = {}) =>
+  set: (
+    name: string,
+    value: number,
+    labels: Record<string, string> = {},
+    options: { type?: 'gauge' | 'counter'; help?: string } = {},
+  ) =>
     control(loadEnv().TESTENV_EXPORTER_URL, 'PUT', '/control/metrics', { name, value, labels, ...options }),
   /** Adds to a counter sample (creating it at 0). */
   increment: (name: string, by = 1, labels: Record<string, string> = {}) =>
@@ -247,8 +280,14 @@ export async function queryPrometheus(query: string): Promise<PromSample[]> {
   const url = new URL('/api/v1/query', loadEnv().TESTENV_PROMETHEUS_URL);
   url.searchParams.set('query', query);
   const response = await fetch(url);
-  const body = (await response.json()) as { status: string; data?: { resultType: string; result: PromSample[] }; error?: string };
-  if (body.status !== 'success' || !body.data) throw new Error(`Prometheus query ${query}: ${body.error ?? response.status}`);
-  if (body.data.resultType !== 'vector') throw new Error(`Prometheus query ${query}: expected a vector, got ${body.data.resultType}`);
+  const body = (await response.json()) as {
+    status: string;
+    data?: { resultType: string; result: PromSample[] };
+    error?: string;
+  };
+  if (body.status !== 'success' || !body.data)
+    throw new Error(`Prometheus query ${query}: ${body.error ?? response.status}`);
+  if (body.data.resultType !== 'vector')
+    throw new Error(`Prometheus query ${query}: expected a vector, got ${body.data.resultType}`);
   return body.data.result;
 }

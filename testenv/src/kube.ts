@@ -57,8 +57,12 @@ export async function watchUntil<T>(
     };
     const timer = setTimeout(() => {
       const detail = options.describe ? `: ${options.describe(objects)}` : '';
-      const last = lastError ? ` (last watch error: ${(lastError as Error).message ?? String(lastError)})` : '';
-      finish(new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}${detail}${last}`));
+      const last = lastError
+        ? ` (last watch error: ${(lastError as Error).message ?? String(lastError)})`
+        : '';
+      finish(
+        new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}${detail}${last}`),
+      );
     }, options.timeoutMs);
     const check = () => {
       try {
@@ -101,7 +105,9 @@ export async function watchUntil<T>(
             if (finished) return;
             const status = apiStatus(error);
             if (status === 401 || status === 403 || status === 404) {
-              finish(new Error(`cannot watch ${target.path} for ${options.what}: ${(error as Error).message}`));
+              finish(
+                new Error(`cannot watch ${target.path} for ${options.what}: ${(error as Error).message}`),
+              );
               return;
             }
             lastError = error;

@@ -78,16 +78,40 @@ export async function ensurePki(dir: string): Promise<Pki> {
       'IP:10.96.0.1',
     ],
   });
-  await issue(pki.ca, pki.loopback, { subject: '/CN=greenlight-testenv-loopback', usage: 'serverAuth', altNames: loopbackNames });
+  await issue(pki.ca, pki.loopback, {
+    subject: '/CN=greenlight-testenv-loopback',
+    usage: 'serverAuth',
+    altNames: loopbackNames,
+  });
   // system:masters: the admin of the cluster, as kubeadm's admin.conf.
-  await issue(pki.ca, pki.admin, { subject: '/O=system:masters/CN=greenlight-testenv-admin', usage: 'clientAuth' });
-  await issue(pki.ca, pki.controllerManager, { subject: '/CN=system:kube-controller-manager', usage: 'clientAuth' });
+  await issue(pki.ca, pki.admin, {
+    subject: '/O=system:masters/CN=greenlight-testenv-admin',
+    usage: 'clientAuth',
+  });
+  await issue(pki.ca, pki.controllerManager, {
+    subject: '/CN=system:kube-controller-manager',
+    usage: 'clientAuth',
+  });
   await issue(pki.ca, pki.scheduler, { subject: '/CN=system:kube-scheduler', usage: 'clientAuth' });
   // KWOK plays the kubelet of every fake node; it is not what the tests examine.
-  await issue(pki.ca, pki.kwok, { subject: '/O=system:masters/CN=greenlight-testenv-kwok', usage: 'clientAuth' });
-  await issue(pki.frontProxyCa, pki.frontProxyClient, { subject: '/CN=front-proxy-client', usage: 'clientAuth' });
+  await issue(pki.ca, pki.kwok, {
+    subject: '/O=system:masters/CN=greenlight-testenv-kwok',
+    usage: 'clientAuth',
+  });
+  await issue(pki.frontProxyCa, pki.frontProxyClient, {
+    subject: '/CN=front-proxy-client',
+    usage: 'clientAuth',
+  });
 
-  await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', pki.saKey]);
+  await run('openssl', [
+    'genpkey',
+    '-algorithm',
+    'EC',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-out',
+    pki.saKey,
+  ]);
   await run('openssl', ['pkey', '-in', pki.saKey, '-pubout', '-out', pki.saPub]);
 
   for (const file of fs.readdirSync(dir)) fs.chmodSync(path.join(dir, file), 0o600);
@@ -97,12 +121,26 @@ export async function ensurePki(dir: string): Promise<Pki> {
 
 async function selfSigned(pair: CertPair, commonName: string): Promise<void> {
   await run('openssl', [
-    'req', '-x509', '-new', '-nodes',
-    '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
-    '-keyout', pair.key, '-out', pair.cert,
-    '-days', days, '-subj', `/CN=${commonName}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+    'req',
+    '-x509',
+    '-new',
+    '-nodes',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-keyout',
+    pair.key,
+    '-out',
+    pair.cert,
+    '-days',
+    days,
+    '-subj',
+    `/CN=${commonName}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
   ]);
 }
 
@@ -114,9 +152,19 @@ async function issue(
   const csr = `${pair.cert}.csr`;
   const ext = `${pair.cert}.ext`;
   await run('openssl', [
-    'req', '-new', '-nodes',
-    '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
-    '-keyout', pair.key, '-out', csr, '-subj', options.subject,
+    'req',
+    '-new',
+    '-nodes',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-keyout',
+    pair.key,
+    '-out',
+    csr,
+    '-subj',
+    options.subject,
   ]);
   const lines = [
     'basicConstraints=critical,CA:FALSE',
@@ -126,8 +174,22 @@ async function issue(
   if (options.altNames?.length) lines.push(`subjectAltName=${options.altNames.join(',')}`);
   fs.writeFileSync(ext, `${lines.join('\n')}\n`);
   await run('openssl', [
-    'x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial',
-    '-out', pair.cert, '-days', days, '-sha256', '-extfile', ext,
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-CAcreateserial',
+    '-out',
+    pair.cert,
+    '-days',
+    days,
+    '-sha256',
+    '-extfile',
+    ext,
   ]);
   fs.rmSync(csr);
   fs.rmSync(ext);

@@ -12,9 +12,7 @@ export class CommandError extends Error {
   readonly stderr: string;
   constructor(command: string[], code: number | null, stdout: string, stderr: string, hint?: string) {
     const tail = (stderr || stdout).trim().split('\n').slice(-15).join('\n');
-    super(
-      `command failed (exit ${code}): ${command.join(' ')}\n${tail}${hint ? `\nhint: ${hint}` : ''}`,
-    );
+    super(`command failed (exit ${code}): ${command.join(' ')}\n${tail}${hint ? `\nhint: ${hint}` : ''}`);
     this.name = 'CommandError';
     this.command = command;
     this.code = code;
@@ -70,7 +68,12 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
       if (code === 0) resolve({ stdout, stderr });
       else reject(new CommandError([command, ...args], code, stdout, stderr, options.hint));
     });
-    child.stdin.end(options.input ?? '');
+    // A command may exit without reading its input; that shows in its exit status, not here.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
+    });
+    if (options.input === undefined) child.stdin.end();
+    else child.stdin.end(options.input);
   });
 }
 

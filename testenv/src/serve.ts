@@ -11,7 +11,9 @@ async function main(argv: string[]): Promise<void> {
   if (what === 'fault-proxy' && rest[0]) {
     const options = JSON.parse(fs.readFileSync(rest[0], 'utf8')) as FaultProxyOptions;
     ({ close } = await startFaultProxy(options));
-    console.error(`fault proxy: https://${options.host}:${options.port} -> ${options.upstream.host}:${options.upstream.port}, control http://${options.host}:${options.controlPort}`);
+    console.error(
+      `fault proxy: https://${options.host}:${options.port} -> ${options.upstream.host}:${options.upstream.port}, control http://${options.host}:${options.controlPort}`,
+    );
   } else if (what === 'exporter' && rest[0] === '--port' && rest[1]) {
     const port = Number(rest[1]);
     ({ close } = await startExporter({ host: '127.0.0.1', port }));

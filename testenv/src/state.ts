@@ -27,7 +27,8 @@ export function readState(): State | undefined {
     throw error;
   }
   const state = JSON.parse(text) as State;
-  if (state.version !== 1) throw new Error(`${paths.state}: unknown version ${state.version}; run down, then up`);
+  if (state.version !== 1)
+    throw new Error(`${paths.state}: unknown version ${state.version}; run down, then up`);
   return state;
 }
 

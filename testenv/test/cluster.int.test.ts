@@ -1,6 +1,12 @@
 import { CoreV1Api, VersionApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestNamespace, kubeConfig, type KubeObject, type TestNamespace, watchUntil } from '../src/index.ts';
+import {
+  createTestNamespace,
+  type KubeObject,
+  kubeConfig,
+  type TestNamespace,
+  watchUntil,
+} from '../src/index.ts';
 import { createDeployment, deployment, isReady, watchPods } from './helpers.ts';
 
 describe('control plane', () => {
@@ -31,14 +37,23 @@ describe('control plane', () => {
       (items) => {
         const d = items.get(`${ns.name}/web`);
         const condition = d?.status?.conditions?.find((c: KubeObject) => c.type === 'Available');
-        return d && d.status?.observedGeneration >= d.metadata.generation && d.status?.availableReplicas === 3 && condition?.status === 'True'
+        return d &&
+          d.status?.observedGeneration >= d.metadata.generation &&
+          d.status?.availableReplicas === 3 &&
+          condition?.status === 'True'
           ? d
           : undefined;
       },
-      { timeoutMs: 60_000, what: 'Deployment web Available with 3 replicas', describe: (items) => JSON.stringify(items.get(`${ns.name}/web`)?.status) },
+      {
+        timeoutMs: 60_000,
+        what: 'Deployment web Available with 3 replicas',
+        describe: (items) => JSON.stringify(items.get(`${ns.name}/web`)?.status),
+      },
     );
     expect(available.status.readyReplicas).toBe(3);
-    const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns.name, labelSelector: 'app=web' });
+    const pods = await kc
+      .makeApiClient(CoreV1Api)
+      .listNamespacedPod({ namespace: ns.name, labelSelector: 'app=web' });
     expect(pods.items).toHaveLength(3);
     for (const pod of pods.items) {
       expect(pod.spec?.nodeName).toMatch(/^testenv-node-/);
@@ -51,7 +66,10 @@ describe('control plane', () => {
     await createDeployment(kc, ns.name, deployment('api', 3));
     await kc.makeApiClient(CoreV1Api).createNamespacedService({
       namespace: ns.name,
-      body: { metadata: { name: 'api' }, spec: { selector: { app: 'api' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
+      body: {
+        metadata: { name: 'api' },
+        spec: { selector: { app: 'api' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+      },
     });
     const podIPs = await watchPods(kc, ns.name, 'api', '3 ready api pods', (pods) => {
       const ready = pods.filter(isReady);
@@ -59,12 +77,21 @@ describe('control plane', () => {
     });
     const slices = await watchUntil(
       kc,
-      { path: `/apis/discovery.k8s.io/v1/namespaces/${ns.name}/endpointslices`, labelSelector: 'kubernetes.io/service-name=api' },
+      {
+        path: `/apis/discovery.k8s.io/v1/namespaces/${ns.name}/endpointslices`,
+        labelSelector: 'kubernetes.io/service-name=api',
+      },
       (items) => {
-        const ready = [...items.values()].flatMap((s) => s.endpoints ?? []).filter((e: KubeObject) => e.conditions?.ready);
+        const ready = [...items.values()]
+          .flatMap((s) => s.endpoints ?? [])
+          .filter((e: KubeObject) => e.conditions?.ready);
         return ready.length === 3 ? [...items.values()] : undefined;
       },
-      { timeoutMs: 30_000, what: 'EndpointSlices of Service api with 3 ready endpoints', describe: (s) => JSON.stringify([...s.values()].map((x) => x.endpoints)) },
+      {
+        timeoutMs: 30_000,
+        what: 'EndpointSlices of Service api with 3 ready endpoints',
+        describe: (s) => JSON.stringify([...s.values()].map((x) => x.endpoints)),
+      },
     );
     const sliceIPs = slices
       .flatMap((s) => s.endpoints)

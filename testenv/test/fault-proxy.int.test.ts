@@ -58,7 +58,9 @@ describe('fault proxy in front of the API server', () => {
   it('answers only requests matching the method', async () => {
     await faultProxy.add({ kind: 'status', status: 500, method: 'POST', path });
     await list();
-    const error = await failure(() => core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'x' } } }));
+    const error = await failure(() =>
+      core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'x' } } }),
+    );
     expect(apiStatus(error)).toBe(500);
   });
 
@@ -73,7 +75,9 @@ describe('fault proxy in front of the API server', () => {
     await faultProxy.add({ kind: 'reset', count: 1, path });
     const error = await failure(list);
     expect(apiStatus(error)).toBeUndefined();
-    expect(`${error.message} ${String((error as { cause?: unknown }).cause ?? '')} ${String(error.code)}`).toMatch(/ECONNRESET|socket hang up|other side closed|terminated/i);
+    expect(
+      `${error.message} ${String((error as { cause?: unknown }).cause ?? '')} ${String(error.code)}`,
+    ).toMatch(/ECONNRESET|socket hang up|other side closed|terminated/i);
     await list();
   });
 
@@ -91,6 +95,8 @@ describe('fault proxy in front of the API server', () => {
     const stats = await faultProxy.stats();
     expect(stats.total).toBeGreaterThanOrEqual(2);
     expect(stats.byMethod.GET).toBeGreaterThanOrEqual(2);
-    expect(stats.recent.filter((r) => r.path.startsWith(`/api/v1/namespaces/${ns.name}/configmaps`))).toHaveLength(2);
+    expect(
+      stats.recent.filter((r) => r.path.startsWith(`/api/v1/namespaces/${ns.name}/configmaps`)),
+    ).toHaveLength(2);
   });
 });

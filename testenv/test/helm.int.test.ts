@@ -12,7 +12,10 @@ describe('helm 3 and helm 4', () => {
   beforeAll(() => {
     chart = fs.mkdtempSync(path.join(os.tmpdir(), 'testenv-chart-'));
     fs.mkdirSync(path.join(chart, 'templates'));
-    fs.writeFileSync(path.join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: hello\nversion: 1.2.3\nappVersion: "4.5.6"\n');
+    fs.writeFileSync(
+      path.join(chart, 'Chart.yaml'),
+      'apiVersion: v2\nname: hello\nversion: 1.2.3\nappVersion: "4.5.6"\n',
+    );
     fs.writeFileSync(path.join(chart, 'values.yaml'), 'replicas: 1\nimage: registry.invalid/hello\n');
     fs.writeFileSync(
       path.join(chart, 'templates', 'deployment.yaml'),

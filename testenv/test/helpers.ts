@@ -6,7 +6,12 @@ import { type KubeObject, watchUntil } from '../src/index.ts';
 
 export const exec = promisify(execFile);
 
-export function deployment(name: string, replicas: number, annotations: Record<string, string> = {}, image = 'registry.invalid/app:1'): V1Deployment {
+export function deployment(
+  name: string,
+  replicas: number,
+  annotations: Record<string, string> = {},
+  image = 'registry.invalid/app:1',
+): V1Deployment {
   return {
     metadata: { name, labels: { app: name } },
     spec: {
@@ -29,13 +34,28 @@ export function isReady(pod: KubeObject): boolean {
 }
 
 /** Watches the pods of `app` until `done` returns a value. */
-export function watchPods<T>(kc: KubeConfig, namespace: string, app: string, what: string, done: (pods: KubeObject[]) => T | undefined, timeoutMs = 60_000): Promise<T> {
-  return watchUntil(kc, { path: `/api/v1/namespaces/${namespace}/pods`, labelSelector: `app=${app}` }, (pods) => done([...pods.values()]), {
-    timeoutMs,
-    what,
-    describe: (pods) =>
-      [...pods.values()]
-        .map((p) => `${p.metadata.name} phase=${p.status?.phase} ready=${isReady(p)} containers=${JSON.stringify(p.status?.containerStatuses?.map((c: KubeObject) => c.state))}`)
-        .join('; ') || 'no pods',
-  });
+export function watchPods<T>(
+  kc: KubeConfig,
+  namespace: string,
+  app: string,
+  what: string,
+  done: (pods: KubeObject[]) => T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
+  return watchUntil(
+    kc,
+    { path: `/api/v1/namespaces/${namespace}/pods`, labelSelector: `app=${app}` },
+    (pods) => done([...pods.values()]),
+    {
+      timeoutMs,
+      what,
+      describe: (pods) =>
+        [...pods.values()]
+          .map(
+            (p) =>
+              `${p.metadata.name} phase=${p.status?.phase} ready=${isReady(p)} containers=${JSON.stringify(p.status?.containerStatuses?.map((c: KubeObject) => c.state))}`,
+          )
+          .join('; ') || 'no pods',
+    },
+  );
 }

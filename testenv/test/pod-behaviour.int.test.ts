@@ -1,6 +1,12 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestNamespace, kubeConfig, type KubeObject, podBehaviour, type TestNamespace } from '../src/index.ts';
+import {
+  createTestNamespace,
+  type KubeObject,
+  kubeConfig,
+  podBehaviour,
+  type TestNamespace,
+} from '../src/index.ts';
 import { createDeployment, deployment, isReady, watchPods } from './helpers.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -18,7 +24,14 @@ describe('pod behaviour from pod template annotations', () => {
   it('makes a plain pod Running and Ready within seconds', async () => {
     const started = Date.now();
     await createDeployment(kc, ns.name, deployment('plain', 1));
-    await watchPods(kc, ns.name, 'plain', 'a ready plain pod', (pods) => (pods.some(isReady) ? true : undefined), 15_000);
+    await watchPods(
+      kc,
+      ns.name,
+      'plain',
+      'a ready plain pod',
+      (pods) => (pods.some(isReady) ? true : undefined),
+      15_000,
+    );
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
@@ -28,7 +41,9 @@ describe('pod behaviour from pod template annotations', () => {
       pods.find((p) => p.status?.phase === 'Running' && p.status?.containerStatuses?.[0]?.state?.running),
     );
     await sleep(4_000);
-    const pod = await kc.makeApiClient(CoreV1Api).readNamespacedPod({ name: running.metadata.name, namespace: ns.name });
+    const pod = await kc
+      .makeApiClient(CoreV1Api)
+      .readNamespacedPod({ name: running.metadata.name, namespace: ns.name });
     expect(pod.status?.phase).toBe('Running');
     expect(pod.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
     expect(pod.status?.containerStatuses?.[0]?.ready).toBe(false);
@@ -40,11 +55,20 @@ describe('pod behaviour from pod template annotations', () => {
     const runningAt = await watchPods(kc, ns.name, 'slow', 'a running slow pod', (pods) =>
       pods.some((p) => p.status?.phase === 'Running') ? Date.now() : undefined,
     );
-    const ready = await watchPods(kc, ns.name, 'slow', 'the slow pod Ready', (pods) => pods.find(isReady), 30_000);
+    const ready = await watchPods(
+      kc,
+      ns.name,
+      'slow',
+      'the slow pod Ready',
+      (pods) => pods.find(isReady),
+      30_000,
+    );
     const readyAt = Date.now();
     expect(readyAt - runningAt).toBeGreaterThanOrEqual((seconds - 1.5) * 1000);
     const startedAt = Date.parse(ready.status.containerStatuses[0].state.running.startedAt);
-    const transition = Date.parse(ready.status.conditions.find((c: KubeObject) => c.type === 'Ready').lastTransitionTime);
+    const transition = Date.parse(
+      ready.status.conditions.find((c: KubeObject) => c.type === 'Ready').lastTransitionTime,
+    );
     expect(transition - startedAt).toBeGreaterThanOrEqual((seconds - 1) * 1000);
   });
 
@@ -85,7 +109,9 @@ describe('pod behaviour from pod template annotations', () => {
       30_000,
     );
     expect(reasons.indexOf('ErrImagePull')).toBeLessThan(reasons.indexOf('ImagePullBackOff'));
-    const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns.name, labelSelector: 'app=pull' });
+    const pods = await kc
+      .makeApiClient(CoreV1Api)
+      .listNamespacedPod({ namespace: ns.name, labelSelector: 'app=pull' });
     expect(pods.items[0]?.status?.phase).toBe('Pending');
   });
 });

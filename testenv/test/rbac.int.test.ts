@@ -1,6 +1,11 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestNamespace, kubeConfig, serviceAccountKubeconfig, type TestNamespace } from '../src/index.ts';
+import {
+  createTestNamespace,
+  kubeConfig,
+  serviceAccountKubeconfig,
+  type TestNamespace,
+} from '../src/index.ts';
 import { apiStatus } from '../src/kube.ts';
 
 async function status(call: () => Promise<unknown>): Promise<number> {
@@ -39,7 +44,11 @@ describe('least privilege', () => {
   });
 
   it('refuses other verbs, other resources and other namespaces with 403', async () => {
-    expect(await status(() => sa.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'x' } } }))).toBe(403);
+    expect(
+      await status(() =>
+        sa.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'x' } } }),
+      ),
+    ).toBe(403);
     expect(await status(() => sa.listNamespacedSecret({ namespace: ns.name }))).toBe(403);
     expect(await status(() => sa.listNamespacedPod({ namespace: other.name }))).toBe(403);
     expect(await status(() => sa.listNamespace())).toBe(403);
@@ -56,7 +65,16 @@ describe('least privilege', () => {
     kc.loadFromString(yaml);
     expect(kc.getCurrentCluster()?.server).toBe(kubeConfig({ viaProxy: true }).getCurrentCluster()?.server);
     const writer = kc.makeApiClient(CoreV1Api);
-    expect(await status(() => writer.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: 'made-by-writer' } } }))).toBe(200);
-    expect(await status(() => writer.deleteNamespacedConfigMap({ namespace: ns.name, name: 'made-by-writer' }))).toBe(403);
+    expect(
+      await status(() =>
+        writer.createNamespacedConfigMap({
+          namespace: ns.name,
+          body: { metadata: { name: 'made-by-writer' } },
+        }),
+      ),
+    ).toBe(200);
+    expect(
+      await status(() => writer.deleteNamespacedConfigMap({ namespace: ns.name, name: 'made-by-writer' })),
+    ).toBe(403);
   });
 });

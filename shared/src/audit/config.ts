@@ -42,6 +42,8 @@ export interface AuditConfig {
   allowedRegistries: string[];
   /** The audited manifests deploy to production: images must be pinned by digest. */
   production: boolean;
+  /** The release map file (relative to the repository root) the versioning rules check charts against. */
+  releaseMap?: string;
   suppressions: Suppression[];
   settings: AuditSettings;
 }
@@ -80,6 +82,7 @@ export const CONFIG_SCHEMA = {
     },
     allowedRegistries: { type: 'array', items: { type: 'string', minLength: 1 } },
     production: { type: 'boolean' },
+    releaseMap: { type: 'string', minLength: 1 },
     settings: {
       type: 'object',
       additionalProperties: false,
@@ -169,6 +172,7 @@ export function parseConfig(text: string, file: string, knownRules: readonly str
     rules?: Record<string, Severity | 'off'>;
     allowedRegistries?: string[];
     production?: boolean;
+    releaseMap?: string;
     settings?: Record<string, string | number>;
     suppressions?: Omit<Suppression, 'source'>[];
   };
@@ -226,6 +230,7 @@ export function parseConfig(text: string, file: string, knownRules: readonly str
     rules: data.rules ?? {},
     allowedRegistries: data.allowedRegistries ?? [],
     production: data.production ?? false,
+    releaseMap: data.releaseMap,
     suppressions: (data.suppressions ?? []).map((suppression, index) => ({
       ...suppression,
       source: { file, line: lineAt(`/suppressions/${index}`) },

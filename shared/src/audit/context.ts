@@ -1,4 +1,6 @@
 import type { V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import type { ReleaseMap } from '../version/release-map.ts';
+import type { ChartInfo } from './charts.ts';
 import type { AuditConfig } from './config.ts';
 import type { AuditObject } from './types.ts';
 import { asWorkload, mapSelectorMatches, selectorMatches, type Workload } from './workloads.ts';
@@ -7,6 +9,10 @@ import { asWorkload, mapSelectorMatches, selectorMatches, type Workload } from '
 export interface AuditContext {
   objects: readonly AuditObject[];
   workloads: readonly Workload[];
+  /** Chart folders among the audited paths, for the versioning rules. */
+  charts: readonly ChartInfo[];
+  /** The release map named in the config, when there is one. */
+  releaseMap?: ReleaseMap;
   config: AuditConfig;
   /** The target Kubernetes minor version (of 1.x). */
   kubernetesMinor: number;
@@ -26,6 +32,8 @@ export interface ContextOptions {
   kubernetesMinor: number;
   mode?: 'static' | 'live';
   now?: Date;
+  charts?: readonly ChartInfo[];
+  releaseMap?: ReleaseMap;
 }
 
 /** Builds the audit context: indexes objects by kind and derives the workloads once. */
@@ -48,6 +56,8 @@ export function buildContext(objects: readonly AuditObject[], options: ContextOp
   return {
     objects,
     workloads,
+    charts: options.charts ?? [],
+    releaseMap: options.releaseMap,
     config: options.config,
     kubernetesMinor: options.kubernetesMinor,
     mode: options.mode ?? 'static',

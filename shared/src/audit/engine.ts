@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { FieldPath } from '../chart/types.ts';
 import { GreenlightError } from '../runtime/errors.ts';
+import type { ReleaseMap } from '../version/release-map.ts';
+import type { ChartInfo } from './charts.ts';
 import type { AuditConfig, Suppression } from './config.ts';
 import { buildContext } from './context.ts';
 import {
@@ -21,6 +23,9 @@ export interface EngineOptions {
   kubernetesMinor: number;
   mode?: 'static' | 'live';
   now?: Date;
+  /** Chart folders for the versioning rules. */
+  charts?: readonly ChartInfo[];
+  releaseMap?: ReleaseMap;
   /** Fingerprints of accepted findings (see baseline.ts); matching findings are counted, not reported. */
   baseline?: ReadonlySet<string>;
 }
@@ -117,6 +122,8 @@ export function evaluate(objects: readonly AuditObject[], options: EngineOptions
     kubernetesMinor: options.kubernetesMinor,
     mode,
     now,
+    charts: options.charts,
+    releaseMap: options.releaseMap,
   });
   const raw: Finding[] = [];
   for (const rule of activeRules(options.rules, options.config, mode)) {

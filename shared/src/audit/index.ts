@@ -3,6 +3,7 @@
 // SARIF 2.1.0, JSON).
 export * from './api-versions.ts';
 export * from './baseline.ts';
+export * from './charts.ts';
 export * from './config.ts';
 export * from './context.ts';
 export * from './engine.ts';

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { GreenlightError } from '../runtime/errors.ts';
 import { NEWEST_KNOWN_MINOR, parseMinor } from './api-versions.ts';
 import { loadBaseline } from './baseline.ts';
+import { loadReleaseMap, planCharts, readChartInfo } from './charts.ts';
 import { type AuditConfig, defaultConfig, loadConfig } from './config.ts';
 import { activeRules, applyPolicy, evaluate } from './engine.ts';
 import { ALL_RULES } from './rules/index.ts';
@@ -20,6 +21,8 @@ export interface AuditOptions {
   config?: string;
   /** The baseline file, relative to `root`. */
   baseline?: string;
+  /** A git ref to compare charts against: a chart that changed since must bump its version (GL-VER-003). */
+  gitBase?: string;
   /** The repository root. */
   root: string;
   helm?: string;
@@ -81,7 +84,12 @@ export async function runAudit(options: AuditOptions): Promise<AuditResult> {
       helm: options.helm,
       signal: options.signal,
     });
-    raw.push(...evaluate(sources.objects, { ...engine, mode: 'static' }));
+    const charts = sources.charts.map((dir) => readChartInfo(dir, options.root));
+    if (options.gitBase) await planCharts(charts, sources.charts, options.root, options.gitBase);
+    const releaseMap = config.releaseMap
+      ? loadReleaseMap(resolve(options.root, config.releaseMap), config.releaseMap)
+      : undefined;
+    raw.push(...evaluate(sources.objects, { ...engine, mode: 'static', charts, releaseMap }));
     for (const rule of activeRules(rules, config, 'static')) ran.add(rule.id);
     objects += sources.objects.length;
   }

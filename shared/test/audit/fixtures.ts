@@ -8,10 +8,12 @@ import type {
   V1PodSpec,
   V1Service,
 } from '@kubernetes/client-node';
+import type { ChartInfo } from '../../src/audit/charts.ts';
 import { type AuditConfig, defaultConfig } from '../../src/audit/config.ts';
 import { runRules } from '../../src/audit/engine.ts';
 import { ALL_RULES, ruleById } from '../../src/audit/rules/index.ts';
 import type { AuditObject, Finding } from '../../src/audit/types.ts';
+import type { ReleaseMap } from '../../src/version/release-map.ts';
 
 export const DIGEST = `sha256:${'a'.repeat(64)}`;
 
@@ -123,7 +125,14 @@ export function wrap(objects: readonly KubernetesObject[]): AuditObject[] {
 export function check(
   ruleId: string | undefined,
   objects: readonly KubernetesObject[],
-  options: { config?: Partial<AuditConfig>; minor?: number; mode?: 'static' | 'live'; now?: Date } = {},
+  options: {
+    config?: Partial<AuditConfig>;
+    minor?: number;
+    mode?: 'static' | 'live';
+    now?: Date;
+    charts?: ChartInfo[];
+    releaseMap?: ReleaseMap;
+  } = {},
 ): Finding[] {
   const rule = ruleId ? ruleById(ruleId) : undefined;
   if (ruleId && !rule) throw new Error(`no rule ${ruleId}`);
@@ -134,5 +143,7 @@ export function check(
     kubernetesMinor: options.minor ?? 36,
     mode: options.mode ?? 'static',
     now: options.now,
+    charts: options.charts,
+    releaseMap: options.releaseMap,
   }).findings;
 }

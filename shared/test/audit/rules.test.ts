@@ -751,8 +751,11 @@ describe('static rules', () => {
     });
   }
 
-  it('covers every static rule', () => {
-    const staticRules = ALL_RULES.filter((rule) => rule.mode !== 'live').map((rule) => rule.id);
+  it('covers every static rule on objects', () => {
+    // Versioning rules read charts, not objects: versioning.test.ts covers them.
+    const staticRules = ALL_RULES.filter((rule) => rule.mode !== 'live' && rule.family !== 'versioning').map(
+      (rule) => rule.id,
+    );
     expect(Object.keys(cases).sort()).toEqual(staticRules.sort());
   });
 

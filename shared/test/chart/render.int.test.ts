@@ -108,6 +108,26 @@ describe.each([
     expect(deployment?.source).toEqual({ file: 'demo-app/templates/deployment.yaml' });
   });
 
+  it('checks the chart version against a git base', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'gl-git-'));
+    cpSync(join(root, CHART), join(repo, 'chart'), { recursive: true });
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+        stdio: 'pipe',
+      });
+    git('init', '-q', '-b', 'main');
+    git('add', '.');
+    git('commit', '-q', '-m', 'chart');
+    writeFileSync(
+      join(repo, 'chart', 'templates', 'extra.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n',
+    );
+    const result = await runAudit({ paths: ['chart'], root: repo, helm, gitBase: 'main' });
+    const stale = result.findings.find((finding) => finding.ruleId === 'GL-VER-003');
+    expect(stale).toMatchObject({ file: 'chart/Chart.yaml', object: { kind: 'Chart', name: 'demo-app' } });
+    expect(stale?.message).toContain('minor bump to 1.1.0');
+  });
+
   it('audits the chart and annotates the template line of a finding', async () => {
     const result = await runAudit({ paths: [CHART], set: ['image.tag=latest', 'replicas=1'], root, helm });
     const latest = result.findings.find((finding) => finding.ruleId === 'GL-IMG-001');

@@ -8,6 +8,7 @@ import { networkingRules } from './networking.ts';
 import { probeRules } from './probes.ts';
 import { resourceRules } from './resources.ts';
 import { securityRules } from './security.ts';
+import { versioningRules } from './versioning.ts';
 
 /** Every rule, by family. IDs are stable: a rule that goes away leaves its ID unused. */
 export const ALL_RULES: readonly Rule[] = [
@@ -19,6 +20,7 @@ export const ALL_RULES: readonly Rule[] = [
   ...networkingRules,
   ...dataRules,
   ...lifecycleRules,
+  ...versioningRules,
   ...liveRules,
 ];
 

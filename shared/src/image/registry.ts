@@ -234,7 +234,10 @@ export class RegistryClient {
           'give `username` and `password`, or log in to the registry in the Docker config before this step',
         );
       }
-      if (response.status === 401 || response.status === 403) {
+      if (
+        (response.status === 401 || response.status === 403) &&
+        !options.accept?.includes(response.status)
+      ) {
         const detail = registryErrors(await response.text());
         throw this.fail(
           what,
@@ -279,16 +282,44 @@ export class RegistryClient {
 
   /**
    * Checks that the registry answers and that the credentials are accepted for `access` on `repository`, before
-   * anything is built or pushed.
+   * anything is built or pushed. For push it opens a blob upload and cancels it at once: the only question every
+   * registry answers truthfully about push rights (a token may be granted with pull alone).
    */
   async check(repository: string, access: 'pull' | 'push'): Promise<void> {
-    const scopes = [`repository:${repository}:${access === 'push' ? 'pull,push' : 'pull'}`];
     const what = `registry check (${access})`;
     const object = this.label(repository);
-    const response = await this.request('/v2/', { scopes, what, object });
+    const pull = [`repository:${repository}:pull`];
+    const response = await this.request('/v2/', { scopes: pull, what, object });
     await response.body?.cancel();
-    // A token registry answers /v2/ for any valid token; ask for the repository's tags to prove the scope.
-    if (this.bearer) await this.listTags(repository);
+    if (access === 'pull') {
+      // A token registry answers /v2/ for any valid token; list the tags to prove the scope.
+      if (this.bearer) await this.listTags(repository);
+      return;
+    }
+    const upload = await this.request(`/v2/${repository}/blobs/uploads/`, {
+      method: 'POST',
+      scopes: [`repository:${repository}:pull,push`],
+      what,
+      object,
+    });
+    await upload.body?.cancel();
+    const location = upload.headers.get('location');
+    if (location) await this.cancelUpload(repository, location);
+  }
+
+  /**
+   * Cancels an open blob upload. Registries that keep cancelling for users with delete rights (401, 403) or do
+   * not offer it (405) expire the empty upload by themselves, so those answers are fine too.
+   */
+  private async cancelUpload(repository: string, location: string): Promise<void> {
+    const cancel = await this.request(this.pathOf(location), {
+      method: 'DELETE',
+      scopes: [`repository:${repository}:pull,push`],
+      accept: [401, 403, 404, 405],
+      what: 'cancel upload',
+      object: this.label(repository),
+    });
+    await cancel.body?.cancel();
   }
 
   /** The digest a tag (or digest) points to, from a HEAD request; undefined when it does not exist. */
@@ -403,16 +434,7 @@ export class RegistryClient {
     await response.body?.cancel();
     if (response.status === 201) return true;
     const location = response.headers.get('location');
-    if (location) {
-      const cancel = await this.request(this.pathOf(location), {
-        method: 'DELETE',
-        scopes: [`repository:${repository}:pull,push`],
-        accept: [404, 405],
-        what: 'cancel upload',
-        object: this.label(repository),
-      });
-      await cancel.body?.cancel();
-    }
+    if (location) await this.cancelUpload(repository, location);
     return false;
   }
 }

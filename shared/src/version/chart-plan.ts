@@ -471,3 +471,63 @@ export async function planChartFromGit(
     to === '' ? await readChartTree(join(repo, chartPath)) : await chartTreeAtRef(repo, to, chartPath);
   return planChartVersion(previous, current, rules);
 }
+
+/**
+ * Reads planning rules from user configuration (an input's parsed YAML, or a file's): `{ ignore, overrides,
+ * systemApp, imageTagPaths }`, every key optional. Unknown keys and wrong types are errors naming the key.
+ */
+export function planRulesFromConfig(value: unknown, what = 'chart version rules'): Partial<ChartPlanRules> {
+  if (value === undefined || value === null) return {};
+  const fail = (reason: string): never => {
+    throw new GreenlightError({
+      what,
+      reason,
+      hint: 'keys: ignore (globs), overrides (list of {pattern, bump, reason}), systemApp (true/false), imageTagPaths (list)',
+    });
+  };
+  if (typeof value !== 'object' || Array.isArray(value)) fail('must be a mapping');
+  const config = value as Record<string, unknown>;
+  const rules: Partial<ChartPlanRules> = {};
+  const strings = (key: string): string[] => {
+    const list = config[key];
+    if (!Array.isArray(list) || list.some((item) => typeof item !== 'string' || item === '')) {
+      fail(`${key} must be a list of non-empty strings`);
+    }
+    return list as string[];
+  };
+  for (const key of Object.keys(config)) {
+    switch (key) {
+      case 'ignore':
+        rules.ignore = strings(key);
+        break;
+      case 'imageTagPaths':
+        rules.imageTagPaths = strings(key);
+        break;
+      case 'systemApp':
+        if (typeof config.systemApp !== 'boolean') fail('systemApp must be true or false');
+        rules.systemApp = config.systemApp as boolean;
+        break;
+      case 'overrides': {
+        const list = config.overrides;
+        if (!Array.isArray(list)) fail('overrides must be a list');
+        rules.overrides = (list as unknown[]).map((item, i) => {
+          const entry = item as Record<string, unknown> | null;
+          if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
+            fail(`overrides[${i}] must be a mapping`);
+          const { pattern, bump, reason } = entry as Record<string, unknown>;
+          if (typeof pattern !== 'string' || pattern === '') fail(`overrides[${i}].pattern must be a glob`);
+          if (!(BUMPS as readonly unknown[]).includes(bump))
+            fail(`overrides[${i}].bump must be one of ${BUMPS.join(', ')}`);
+          if (reason !== undefined && typeof reason !== 'string') fail(`overrides[${i}].reason must be text`);
+          const rule: BumpRule = { pattern: pattern as string, bump: bump as Bump };
+          if (typeof reason === 'string') rule.reason = reason;
+          return rule;
+        });
+        break;
+      }
+      default:
+        fail(`unknown key ${key}`);
+    }
+  }
+  return rules;
+}

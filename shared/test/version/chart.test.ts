@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { GreenlightError } from '../../src/runtime/errors.ts';
 import { parseChartYaml, readChart, updateChartYaml, writeChart } from '../../src/version/chart-file.ts';
 import {
@@ -13,6 +14,7 @@ import {
   planChartFromDirs,
   planChartFromGit,
   planChartVersion,
+  planRulesFromConfig,
 } from '../../src/version/chart-plan.ts';
 
 const CHART = `# The shop chart
@@ -555,5 +557,43 @@ describe('planning from directories and git', () => {
     writeTree(repo, { 'README.md': 'changed' });
     git('commit', '-q', '-am', 'docs');
     expect((await planChartFromGit(repo, '.', 'HEAD~1..HEAD')).bump).toBe('none');
+  });
+});
+
+describe('planRulesFromConfig', () => {
+  it('reads every key', () => {
+    const config = parse(
+      'ignore: ["docs/**"]\nsystemApp: true\nimageTagPaths: [kafka.image.tag]\noverrides:\n  - pattern: ci/**\n    bump: none\n    reason: CI only\n  - pattern: files/**\n    bump: minor\n',
+    );
+    expect(planRulesFromConfig(config)).toEqual({
+      ignore: ['docs/**'],
+      systemApp: true,
+      imageTagPaths: ['kafka.image.tag'],
+      overrides: [
+        { pattern: 'ci/**', bump: 'none', reason: 'CI only' },
+        { pattern: 'files/**', bump: 'minor' },
+      ],
+    });
+    expect(planRulesFromConfig(undefined)).toEqual({});
+  });
+
+  it.each([
+    ['[]', 'must be a mapping'],
+    ['ignore: docs', 'ignore must be a list of non-empty strings'],
+    ['imageTagPaths: [""]', 'imageTagPaths must be a list of non-empty strings'],
+    ['systemApp: yes please', 'systemApp must be true or false'],
+    ['overrides: {}', 'overrides must be a list'],
+    ['overrides: [x]', 'overrides[0] must be a mapping'],
+    ['overrides: [{bump: none}]', 'overrides[0].pattern must be a glob'],
+    ['overrides: [{pattern: a, bump: huge}]', 'overrides[0].bump must be one of none, patch, minor, major'],
+    ['overrides: [{pattern: a, bump: none, reason: [1]}]', 'overrides[0].reason must be text'],
+    ['sytemApp: true', 'unknown key sytemApp'],
+  ])('rejects %s', (yaml, message) => {
+    expect(() => planRulesFromConfig(parse(yaml))).toThrow(message);
+  });
+
+  it('drives a plan', () => {
+    const rules = planRulesFromConfig(parse('overrides: [{pattern: "templates/**", bump: patch}]'));
+    expect(planChartVersion(tree(base), changed({ 'templates/x.yaml': 'y' }), rules).bump).toBe('patch');
   });
 });

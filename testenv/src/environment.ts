@@ -24,7 +24,7 @@ export type Log = (line: string) => void;
 
 const host = '127.0.0.1';
 const nodeCount = 3;
-/** Fake addresses KWOK hands to pods and nodes. Nothing ever connects to them. */
+/** Fake addresses KWOK hands to pods (nodes get 10.240.0.N). Nothing ever connects to them. */
 const podCidr = '10.244.0.0/16';
 const serviceCidr = '10.96.0.0/16';
 
@@ -464,7 +464,13 @@ async function prepareCluster(ctx: Context): Promise<void> {
               'topology.kubernetes.io/zone': zones[(i - 1) % zones.length] as string,
               type: 'kwok',
             },
-            annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+            annotations: {
+              'kwok.x-k8s.io/node': 'fake',
+              'node.alpha.kubernetes.io/ttl': '0',
+              // Read by the node stage in testenv/kwok/stages.yaml.
+              'testenv.greenlight.dev/internal-ip': `10.240.0.${i}`,
+              'testenv.greenlight.dev/kubelet-version': versions.kubernetes,
+            },
           },
           spec: {},
         },

@@ -26,6 +26,11 @@ describe('control plane', () => {
     expect(nodes.items.length).toBeGreaterThanOrEqual(3);
     for (const node of nodes.items) {
       expect(node.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+      expect(node.status?.nodeInfo?.kubeletVersion).toBe(process.env.TESTENV_K8S_VERSION);
+      expect(node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address).toMatch(
+        /^10\.240\.0\.\d+$/,
+      );
+      expect(node.status?.addresses?.find((a) => a.type === 'Hostname')?.address).toBe(node.metadata?.name);
     }
   });
 
@@ -55,8 +60,16 @@ describe('control plane', () => {
       .makeApiClient(CoreV1Api)
       .listNamespacedPod({ namespace: ns.name, labelSelector: 'app=web' });
     expect(pods.items).toHaveLength(3);
+    const nodes = await kc.makeApiClient(CoreV1Api).listNode({ labelSelector: 'type=kwok' });
+    const nodeIPs = new Map(
+      nodes.items.map((n) => [
+        n.metadata?.name,
+        n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address,
+      ]),
+    );
     for (const pod of pods.items) {
       expect(pod.spec?.nodeName).toMatch(/^testenv-node-/);
+      expect(pod.status?.hostIP).toBe(nodeIPs.get(pod.spec?.nodeName));
       expect(pod.status?.podIP).toBeTruthy();
       expect(pod.status?.phase).toBe('Running');
     }

@@ -6,6 +6,7 @@ import {
   type BuildRequest,
   type BuildSecret,
   type BuiltImage,
+  failureLocation,
   type ImageBuilder,
 } from './builder.ts';
 import { failureLine, runTool, type ToolResult } from './process.ts';
@@ -55,6 +56,7 @@ async function run(
   what: string,
   object: { kind: string; name: string },
   hint: string,
+  place?: (tail: readonly string[]) => { file: string; line?: number },
 ): Promise<ToolResult> {
   let result: ToolResult;
   try {
@@ -78,7 +80,13 @@ async function run(
   }
   if (result.code !== 0) {
     throw new BuildFailure(
-      { what, object, reason: `buildah exited with ${result.code}: ${failureLine(result.tail)}`, hint },
+      {
+        what,
+        object,
+        reason: `buildah exited with ${result.code}: ${failureLine(result.tail)}`,
+        hint,
+        ...place?.(result.tail),
+      },
       result.tail,
     );
   }
@@ -112,6 +120,7 @@ export class BuildahBuilder implements ImageBuilder {
       'build',
       dockerfile,
       'fix the Dockerfile or the build context; the end of the build log is in the job summary',
+      (tail) => failureLocation(request, tail),
     );
     const layout = join(request.workDir, 'oci-layout');
     const image = manifestName ?? readFileSync(iidFile, 'utf8').trim();

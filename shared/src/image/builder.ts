@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { GreenlightError } from '../runtime/errors.ts';
 import { runTool } from './process.ts';
 
@@ -190,4 +192,58 @@ export function parseBuildSecrets(lines: readonly string[]): { secrets: BuildSec
     secrets.push({ id, value: line.slice(eq + 1) });
   });
   return { secrets, problems };
+}
+
+/** Collapses whitespace and drops a trailing line continuation, to compare Dockerfile text with a log line. */
+function normalizeInstruction(text: string): string {
+  return text
+    .replace(/\\\s*$/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/**
+ * The Dockerfile line of the step that failed, from the tool's log tail: buildx prints `Dockerfile:12`; buildah
+ * prints `STEP 3/5: RUN ...` before the step's output, which is matched against the file's lines. Undefined when
+ * the log does not tell.
+ */
+export function failedStepLine(dockerfile: string, tail: readonly string[]): number | undefined {
+  for (let i = tail.length - 1; i >= 0; i--) {
+    const located = /^\s*(?:\S*\/)?(?:Dockerfile|Containerfile)[^\s:/]*:(\d+)\s*$/.exec(tail[i] as string);
+    if (located) return Number(located[1]);
+  }
+  let instruction: string | undefined;
+  for (let i = tail.length - 1; i >= 0 && instruction === undefined; i--) {
+    instruction = /^STEP \d+(?:\/\d+)?: (.+)$/.exec(tail[i] as string)?.[1];
+  }
+  if (!instruction) return undefined;
+  const wanted = normalizeInstruction(instruction);
+  const lines = dockerfile.split(/\r?\n/);
+  // An instruction on one line matches whole; one continued over several lines matches by its first line.
+  const exact = lines.findIndex((line) => normalizeInstruction(line) === wanted);
+  if (exact >= 0) return exact + 1;
+  const continued = lines.findIndex(
+    (line) => /\\\s*$/.test(line) && wanted.startsWith(normalizeInstruction(line)),
+  );
+  return continued >= 0 ? continued + 1 : undefined;
+}
+
+/**
+ * Where a failed build points in the repository: the Dockerfile (relative to the workspace, as annotations want
+ * it) and the line of the failing step when the log tells. Used to annotate the Dockerfile on pull requests.
+ */
+export function failureLocation(
+  request: BuildRequest,
+  tail: readonly string[],
+): { file: string; line?: number } {
+  const candidates = request.file
+    ? [request.file]
+    : [join(request.context, 'Containerfile'), join(request.context, 'Dockerfile')];
+  const path = candidates.find((candidate) => existsSync(candidate)) ?? candidates.at(-1) ?? 'Dockerfile';
+  const workspace = request.env.GITHUB_WORKSPACE || process.cwd();
+  const file = relative(workspace, resolve(path));
+  const shown = file.startsWith('..') ? resolve(path) : file;
+  if (!existsSync(path)) return { file: shown };
+  const line = failedStepLine(readFileSync(path, 'utf8'), tail);
+  return line === undefined ? { file: shown } : { file: shown, line };
 }

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSecretFiles } from './buildah.ts';
-import { BuildFailure, type BuildRequest, type BuiltImage, type ImageBuilder } from './builder.ts';
+import {
+  BuildFailure,
+  type BuildRequest,
+  type BuiltImage,
+  failureLocation,
+  type ImageBuilder,
+} from './builder.ts';
 import { failureLine, runTool, type ToolResult } from './process.ts';
 import { isLoopbackHost } from './registry.ts';
 
@@ -86,6 +92,7 @@ export class BuildxBuilder implements ImageBuilder {
           object: dockerfile,
           reason: `docker buildx exited with ${result.code}: ${failureLine(result.tail)}`,
           hint: 'fix the Dockerfile or the build context; the end of the build log is in the job summary',
+          ...failureLocation(request, result.tail),
         },
         result.tail,
       );

@@ -324,6 +324,9 @@ describe('build-image failures push nothing', () => {
     expect(message).toContain(`build failed on Dockerfile ${join(context, 'Dockerfile')}`);
     expect(message).toMatch(/buildah exited with \d+: .*exit status 3/);
     expect(message).toContain('Hint: fix the Dockerfile');
+    // The annotation points at the failing line of the Dockerfile.
+    expect((run.error as GreenlightError).file).toBe(join(context, 'Dockerfile'));
+    expect((run.error as GreenlightError).line).toBe(2);
     expect(run.summary).toMatch(/<details><summary>Build log, last \d+ lines<\/summary>/);
     expect(run.summary).toContain('about to fail');
     expect(run.summary).toContain('❌ build-image failed');

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type BuilderProbe,
   chooseBuilder,
+  failedStepLine,
   parseBuildSecrets,
   parseBuildxDriver,
 } from '../../src/image/builder.ts';
@@ -88,5 +89,42 @@ describe('parseBuildSecrets', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(problem);
     expect(problems[0]).not.toContain('s3cr3t');
+  });
+});
+
+describe('failedStepLine', () => {
+  const dockerfile = [
+    'FROM registry.example.com/base:1 AS build',
+    '# install',
+    'RUN apk add curl \\',
+    '    && rm -rf /var/cache/apk',
+    'RUN make',
+    '',
+    'FROM scratch',
+    'COPY --from=build /out /app',
+    'RUN make',
+  ].join('\n');
+  it.each([
+    [
+      'buildah, one-line step',
+      ['STEP 3/5: RUN make', 'make: *** no rule', 'Error: building at STEP "RUN make"'],
+      5,
+    ],
+    ['buildah, continued step', ['STEP 2/5: RUN apk add curl     && rm -rf /var/cache/apk', 'ERROR: x'], 3],
+    [
+      'buildah, step with extra spaces',
+      ['STEP 5/5: COPY  --from=build   /out /app', 'Error: no such file'],
+      8,
+    ],
+    [
+      'buildx names the line',
+      ['#8 ERROR: process did not complete', 'Dockerfile:9', '--------------------'],
+      9,
+    ],
+    ['buildx with a custom file name', ['Dockerfile.prod:4'], 4],
+    ['nothing to go by', ['Error: something else'], undefined],
+    ['a step not in the file', ['STEP 1/1: RUN other'], undefined],
+  ])('%s', (_name, tail, line) => {
+    expect(failedStepLine(dockerfile, tail)).toBe(line);
   });
 });

@@ -8,3 +8,4 @@ export * from './kube/index.ts';
 export * from './release/index.ts';
 export * from './runtime/index.ts';
 export * from './version/index.ts';
+export * from './bluegreen/index.ts';

@@ -29,7 +29,7 @@ import {
   COPY_OF_ANNOTATION,
   colorDeploymentName,
   type DeployPlan,
-  type LiveSnapshot,
+  type DeploySnapshot,
   planDeploy,
   type SourcedObject,
 } from './plan.ts';
@@ -312,7 +312,7 @@ interface State {
   record: ReleaseRecord;
   live: Color | undefined;
   candidate: Color;
-  snapshot: LiveSnapshot;
+  snapshot: DeploySnapshot;
   /** The idle colour's Deployment when its immutable selector differs from ours: it is replaced. */
   staleCandidate?: string;
 }
@@ -365,7 +365,7 @@ async function readState(
         server: kube.server,
       });
     });
-  const snapshot: LiveSnapshot = { existingServices: services.items.map((s) => s.metadata?.name ?? '') };
+  const snapshot: DeploySnapshot = { existingServices: services.items.map((s) => s.metadata?.name ?? '') };
   if (live) {
     const liveDeployment = await readDeployment(colorDeploymentName(app, live));
     snapshot.liveReplicas = liveDeployment?.spec?.replicas;
@@ -523,7 +523,7 @@ async function removeStaleCopies(kube: Kube, plan: DeployPlan, host: Host): Prom
 async function activate(
   kube: Kube,
   plan: DeployPlan,
-  snapshot: LiveSnapshot,
+  snapshot: DeploySnapshot,
   deadline: number,
   signal: AbortSignal,
   host: Host,

@@ -34,7 +34,7 @@ export interface SourcedObject {
 }
 
 /** What the cluster looks like before the deploy, as far as the plan needs it. */
-export interface LiveSnapshot {
+export interface DeploySnapshot {
   /** `spec.replicas` of the live colour's Deployment, when there is one. */
   liveReplicas?: number;
   /** Names of Services that exist already (the active one is only created, never changed, by a deploy). */
@@ -58,7 +58,7 @@ export interface PlanInput {
   objects: readonly SourcedObject[];
   /** `name@digest` references; each replaces the image of exactly that repository. */
   images: readonly string[];
-  snapshot: LiveSnapshot;
+  snapshot: DeploySnapshot;
 }
 
 /** What a deploy applies, in order, and what it leaves to the promotion. */

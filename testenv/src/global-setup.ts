@@ -2,7 +2,7 @@
 // up once per run (building what is missing), and takes it down afterwards if
 // this run started it. When a test failed, the component logs are kept and
 // their paths printed.
-import { componentLogs, down, up } from './environment.ts';
+import { componentLogs, down, status, type UpResult, up } from './environment.ts';
 
 /** The part of vitest's TestProject this set-up reads (kept loose on purpose). */
 interface ProjectLike {
@@ -22,7 +22,17 @@ function failures(project: ProjectLike | undefined): number {
 
 export default async function setup(project?: ProjectLike): Promise<() => Promise<void>> {
   const log = (line: string) => process.stderr.write(`testenv: ${line}\n`);
-  const result = await up({ log });
+  const wasUp = (await status()).up;
+  let result: UpResult;
+  try {
+    result = await up({ log });
+  } catch (error) {
+    log('could not bring the environment up; component logs kept:');
+    for (const file of componentLogs()) log(`  ${file}`);
+    // Leave no process behind that this run started.
+    if (!wasUp) await down({ log, removeLogs: false });
+    throw error;
+  }
   Object.assign(process.env, result.env);
   log(
     result.started

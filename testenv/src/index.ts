@@ -170,10 +170,12 @@ export async function serviceAccountKubeconfig(
   });
   const user = `system:serviceaccount:${namespace}:${name}`;
   await waitForGrant(kc, user, namespace, body.rules ?? []);
-  const server = options.viaProxy ? new KubeConfig() : undefined;
-  if (server) server.loadFromFile(env.TESTENV_PROXY_KUBECONFIG);
+  const server = options.viaProxy
+    ? kubeConfig({ viaProxy: true }).getCurrentCluster()?.server
+    : env.TESTENV_APISERVER;
+  if (!server) throw new Error(`no server in ${env.TESTENV_PROXY_KUBECONFIG}`);
   return kubeconfigYaml({
-    server: server ? (server.getCurrentCluster()?.server ?? '') : env.TESTENV_APISERVER,
+    server,
     caFile: env.TESTENV_CA_FILE,
     user,
     token: token.status?.token ?? '',

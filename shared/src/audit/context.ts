@@ -51,8 +51,17 @@ export function buildContext(objects: readonly AuditObject[], options: ContextOp
     if (workload) workloads.push(workload);
   }
   const ofKind = (kind: string) => byKind.get(kind) ?? [];
-  const sameNamespace = (a: AuditObject, workload: Workload) =>
-    (a.object.metadata?.namespace ?? '') === (workload.namespace ?? '');
+  // Services and PodDisruptionBudgets by namespace, so matching pods to them does not scan every namespace.
+  const byNamespace = new Map<string, AuditObject[]>();
+  const inNamespace = (kind: string, namespace: string | undefined) => {
+    const key = `${kind}\u0000${namespace ?? ''}`;
+    let list = byNamespace.get(key);
+    if (!list) {
+      list = ofKind(kind).filter((target) => (target.object.metadata?.namespace ?? '') === (namespace ?? ''));
+      byNamespace.set(key, list);
+    }
+    return list;
+  };
   return {
     objects,
     workloads,
@@ -64,16 +73,12 @@ export function buildContext(objects: readonly AuditObject[], options: ContextOp
     now: options.now ?? new Date(),
     ofKind,
     servicesFor: (workload) =>
-      ofKind('Service').filter(
-        (service) =>
-          sameNamespace(service, workload) &&
-          mapSelectorMatches((service.object as V1Service).spec?.selector, workload.podLabels),
+      inNamespace('Service', workload.namespace).filter((service) =>
+        mapSelectorMatches((service.object as V1Service).spec?.selector, workload.podLabels),
       ),
     disruptionBudgetsFor: (workload) =>
-      ofKind('PodDisruptionBudget').filter(
-        (pdb) =>
-          sameNamespace(pdb, workload) &&
-          selectorMatches((pdb.object as V1PodDisruptionBudget).spec?.selector, workload.podLabels),
+      inNamespace('PodDisruptionBudget', workload.namespace).filter((pdb) =>
+        selectorMatches((pdb.object as V1PodDisruptionBudget).spec?.selector, workload.podLabels),
       ),
   };
 }

@@ -1,6 +1,6 @@
 import { AuthenticationV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestNamespace, faultProxy, kubeConfig, type TestNamespace } from '../src/index.ts';
+import { createTestNamespace, faultProxy, kubeConfig, type TestNamespace, watchUntil } from '../src/index.ts';
 import { apiStatus } from '../src/kube.ts';
 
 describe('fault proxy in front of the API server', () => {
@@ -34,6 +34,20 @@ describe('fault proxy in front of the API server', () => {
     expect(review.status?.userInfo?.username).toBe('greenlight-testenv-admin');
     expect(review.status?.userInfo?.groups).toContain('system:masters');
     expect((await list()).items.some((cm) => cm.metadata?.name === 'kube-root-ca.crt')).toBe(true);
+  });
+
+  it('streams watches', async () => {
+    const seen = watchUntil(
+      kc,
+      { path: `/api/v1/namespaces/${ns.name}/configmaps`, fieldSelector: 'metadata.name=watched' },
+      (items) => items.get(`${ns.name}/watched`)?.data?.step,
+      { timeoutMs: 15_000, what: 'ConfigMap watched through the proxy' },
+    );
+    await core.createNamespacedConfigMap({
+      namespace: ns.name,
+      body: { metadata: { name: 'watched' }, data: { step: 'one' } },
+    });
+    expect(await seen).toBe('one');
   });
 
   it('adds latency', async () => {

@@ -367,10 +367,33 @@ async function resolveSource(run: Run, client: RegistryClient): Promise<ImageRef
   return { ...source, digest };
 }
 
+/** Inputs that only a build reads; a retag cannot apply them without changing the digest. */
+const BUILD_ONLY_INPUTS = [
+  'file',
+  'target',
+  'labels',
+  'annotations',
+  'build-args',
+  'secrets',
+  'platforms',
+  'cache-from',
+  'cache-to',
+] as const;
+
 /** Gives an existing image new tags, copying it first when it lives in another repository or registry. */
 async function retag(run: Run): Promise<ImageReport> {
   const { inputs, context } = run;
   const { clock, host } = context;
+  const ignored = BUILD_ONLY_INPUTS.filter((name) => {
+    const value = inputs[name];
+    return Array.isArray(value) ? value.length > 0 : value !== undefined;
+  });
+  if (ignored.length > 0) {
+    host.warning(
+      `${ignored.map((name) => `\`${name}\``).join(', ')} only shape a build; a retag keeps the image exactly as it was built`,
+      { title: 'build-image: inputs ignored by mode retag' },
+    );
+  }
   const sourceRef = parseImageReference(inputs.source as string);
   const sameRegistry = sourceRef.registry === run.target.registry;
   const sourceCredentials =

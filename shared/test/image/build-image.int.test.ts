@@ -195,6 +195,7 @@ describe('build-image with buildah on the testenv registry', () => {
         source,
         version: '2.0.0',
         tags: SEMVER_RULES.replace('\ntype=sha', ''),
+        'build-args': 'IGNORED=1',
       },
       eventEnv({ name: 'workflow_dispatch', ref: 'refs/heads/main', sha: SHA2, payload: onMain }),
     );
@@ -202,6 +203,30 @@ describe('build-image with buildah on the testenv registry', () => {
     expect(outputs.digest).toBe(digests['2.0.0']);
     expect(run.summary).toContain('registry API (blobs mounted, no layer moved)');
     expect(run.phases).not.toContain('build:ok');
+    expect(run.logs).toContainEqual(expect.stringContaining('`build-args` only shape a build'));
+  });
+
+  it('build with push: false pushes nothing and still reports the digest it would have', async () => {
+    const target = `${env.registry}/${unique('it')}/local`;
+    const run = await runBuildImage(
+      {
+        image: target,
+        context: buildContext(env.baseImage, 'local only'),
+        tags: 'type=raw,value=local',
+        push: 'false',
+      },
+      eventEnv({ name: 'push', ref: 'refs/heads/main', sha: SHA, payload: onMain }),
+    );
+    expect(run.error, run.logs.join('\n')).toBeUndefined();
+    expect(run.outputs?.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+    expect(run.outputs?.image).toBe('');
+    expect(run.phases.filter((p) => p.endsWith(':skipped'))).toEqual([
+      'release check:skipped',
+      'push:skipped',
+      'tag:skipped',
+    ]);
+    expect(run.summary).toContain('| image | not pushed |');
+    expect(await listTags(target)).toEqual([]);
   });
 
   it('retags a digest onto the htpasswd registry with username and password, which never reach a log', async () => {

@@ -32,6 +32,10 @@ export const auditInputs = {
 
 const FORMATS = ['annotations', 'summary', 'sarif', 'json'];
 
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 function writeReport(path: string, content: unknown): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(content, null, 2)}\n`);
@@ -112,8 +116,8 @@ export const audit = defineCommand({
     if (failsOn(result, inputs['fail-on'] as 'error' | 'warning' | 'never')) {
       for (const [name, value] of Object.entries(outputs)) host.setOutput(name, value);
       throw new GreenlightError({
-        what: 'audit',
-        reason: `${counts.error} errors and ${counts.warning} warnings (fail-on: ${inputs['fail-on']})`,
+        what: 'audit gate',
+        reason: `${plural(counts.error, 'error')} and ${plural(counts.warning, 'warning')} reported (fail-on: ${inputs['fail-on']})`,
         hint: 'fix the findings, suppress one with a reason in the audit config, or accept the current ones in a baseline (docs/audit.md)',
       });
     }

@@ -170,7 +170,9 @@ describe('audit of a live cluster', () => {
     expect(leftovers.map((finding) => finding.object.name)).toEqual(['shop-green']);
     expect(findings.some((finding) => finding.ruleId === 'GL-LIVE-005')).toBe(false);
     expect(lines.some((line) => line.includes('error: GL-LIVE-001'))).toBe(true);
-    expect(lines.some((line) => /audit failed: \d+ errors/.test(line))).toBe(true);
+    expect(lines.some((line) => /audit gate failed: \d+ errors? and \d+ warnings? reported/.test(line))).toBe(
+      true,
+    );
   });
 
   it('reports drift when the Service is switched by hand', async () => {

@@ -171,7 +171,13 @@ export async function waitForRollout(kube: Kube, options: RolloutWaitOptions): P
           const problem = podProblem(pod);
           if (problem) throw new RolloutFailure(problem);
         }
-        options.progress?.(`${options.label} ${status.ready}/${status.desired} ready`);
+        const readyNew = current.filter((p) =>
+          (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+        ).length;
+        const old = Math.max(0, status.total - status.updated);
+        options.progress?.(
+          `${options.label} ${readyNew}/${status.desired} ready${old > 0 ? `, ${old} old pods going` : ''}`,
+        );
         return rolloutComplete(status) ? status : undefined;
       },
       {

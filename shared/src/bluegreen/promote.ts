@@ -286,6 +286,7 @@ export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOu
       };
     }
     const { candidate } = decision;
+    const live = decision.active;
     const target = candidate.color;
     const previous = otherColor(target);
     const image = imageOf(candidate);
@@ -303,61 +304,30 @@ export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOu
       rolledBack: false,
       message: '',
     };
-    try {
-      outcome.recheck = await clock.run('re-check the candidate', () =>
-        recheckCandidate(context, options, candidate),
-      );
-      await clock.run(`switch traffic to ${target}`, () =>
-        flipOrFlipBack(context, options, target, previous, decision.active !== undefined),
-      );
-      outcome.census = await censusOf(
-        context,
-        app,
-        options.route === 'service' ? activeServiceName(app) : colorServiceName(app, target),
-      );
-      host.info(`Traffic is on ${target}: ${formatCensus(outcome.census)}`);
-    } catch (error) {
-      await tracker?.report('failure', describeError(error));
-      throw error;
-    }
-
-    if (options.verifyForMs > 0) {
-      const report = await clock.run('verification window', () =>
-        verifyWindow(context, options, candidate, signal),
-      );
-      outcome.verification = report;
-      if (!report.passed) {
-        const reason = `verification failed: ${report.failure}`;
-        host.warning(`${reason}; switching traffic back to ${previous}`);
-        await clock.run(`switch back to ${previous}`, () =>
-          flipTo(
-            { ...context, deadline: Date.now() + options.timeoutMs },
-            { app, route: options.route, target: previous },
-          ),
+    // A job cancelled between the flip and the record must not leave traffic on an unverified candidate: put it
+    // back on the live colour (with a short deadline of its own, the run's signal having fired) and say so.
+    const undoOnCancel = async <T>(step: () => Promise<T>): Promise<T> => {
+      try {
+        return await step();
+      } catch (error) {
+        if (!options.signal.aborted || !live) throw error;
+        host.warning(`cancelled: switching traffic back to ${previous} so nothing is left half-switched`);
+        await flipTo(
+          { kube, namespace, host, deadline: Date.now() + 20_000 },
+          { app, route: options.route, target: previous },
         );
-        await updateRecord(kube, key, (r) => markVerificationFailed(r, candidate.revision, reason), signal);
-        await tracker?.report('failure', `${reason}; traffic is back on ${previous}`);
-        const active = decision.active;
-        return {
-          ...outcome,
-          activeColor: previous,
-          previousColor: target,
-          revision: active?.revision ?? 0,
-          image: imageOf(active),
-          rolledBack: true,
-          message: `${reason}; traffic switched back to ${previous}`,
-          failure: new GreenlightError({
-            what: `verify revision ${candidate.revision} on ${target}`,
-            object: { kind: 'Service', name: activeServiceName(app), namespace },
-            reason: `${report.failure}; traffic was switched back to ${previous} at once`,
-            hint: `the candidate ${colorDeploymentName(app, target)} is kept for inspection; fix the release and deploy again`,
-          }),
-        };
+        await tracker?.report('failure', `cancelled; traffic is back on ${previous}`);
+        throw new GreenlightError({
+          what: `promote revision ${candidate.revision}`,
+          object: { kind: 'Service', name: activeServiceName(app), namespace },
+          reason: `the job was cancelled (${describeError(options.signal.reason)}); traffic was switched back to ${previous}`,
+          hint: 'the candidate is still deployed: run promote again to retry',
+          cause: error,
+        });
       }
-    } else {
-      clock.skip('verification window');
-    }
-
+    };
+    await undoOnCancel(() => flipAndVerify());
+    if (outcome.rolledBack) return outcome;
     await clock.run('record the promotion', () =>
       updateRecord(kube, key, (r) => markPromoted(r, candidate.revision), signal),
     );
@@ -369,6 +339,63 @@ export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOu
     outcome.message = `revision ${candidate.revision} is live on ${target}`;
     await retireColor(context, { ...options, color: previous });
     return outcome;
+
+    async function flipAndVerify(): Promise<void> {
+      try {
+        outcome.recheck = await clock.run('re-check the candidate', () =>
+          recheckCandidate(context, options, candidate),
+        );
+        await clock.run(`switch traffic to ${target}`, () =>
+          flipOrFlipBack(context, options, target, previous, live !== undefined),
+        );
+        outcome.census = await censusOf(
+          context,
+          app,
+          options.route === 'service' ? activeServiceName(app) : colorServiceName(app, target),
+        );
+        host.info(`Traffic is on ${target}: ${formatCensus(outcome.census)}`);
+      } catch (error) {
+        await tracker?.report('failure', describeError(error));
+        throw error;
+      }
+
+      if (options.verifyForMs > 0) {
+        const report = await clock.run('verification window', () =>
+          verifyWindow(context, options, candidate, signal),
+        );
+        outcome.verification = report;
+        if (!report.passed) {
+          const reason = `verification failed: ${report.failure}`;
+          host.warning(`${reason}; switching traffic back to ${previous}`);
+          await clock.run(`switch back to ${previous}`, () =>
+            flipTo(
+              { ...context, deadline: Date.now() + options.timeoutMs },
+              { app, route: options.route, target: previous },
+            ),
+          );
+          await updateRecord(kube, key, (r) => markVerificationFailed(r, candidate.revision, reason), signal);
+          await tracker?.report('failure', `${reason}; traffic is back on ${previous}`);
+          const active = live;
+          Object.assign(outcome, {
+            activeColor: previous,
+            previousColor: target,
+            revision: active?.revision ?? 0,
+            image: imageOf(active),
+            rolledBack: true,
+            message: `${reason}; traffic switched back to ${previous}`,
+            failure: new GreenlightError({
+              what: `verify revision ${candidate.revision} on ${target}`,
+              object: { kind: 'Service', name: activeServiceName(app), namespace },
+              reason: `${report.failure}; traffic was switched back to ${previous} at once`,
+              hint: `the candidate ${colorDeploymentName(app, target)} is kept for inspection; fix the release and deploy again`,
+            }),
+          });
+          return;
+        }
+      } else {
+        clock.skip('verification window');
+      }
+    }
   });
 }
 

@@ -23,6 +23,7 @@ import {
   setupBlueGreen,
   testCluster,
   waitForDeployment,
+  waitForSelector,
 } from './promote-fixture.ts';
 
 let fake: GitHubFake;
@@ -203,6 +204,29 @@ describe('promote against testenv', () => {
     expect(messages.filter((m) => /nothing to promote/.test(m))).toHaveLength(1);
     expect(`${a.log()}\n${b.log()}`).toMatch(/Waiting for github:/);
     expect(await activeSelectorColor(kube, namespace)).toBe('green');
+  });
+  it('switches traffic back when the job is cancelled during the verification window', async () => {
+    const { kube, namespace } = await cluster('promote-cancel');
+    await setupBlueGreen(kube, namespace, { live: 'blue' });
+    const { host, log } = recordingHost();
+    const cancel = new AbortController();
+    const running = promoteRelease({
+      ...options(kube, namespace, host, { verifyForMs: 60_000, verifyIntervalMs: 500 }),
+      signal: cancel.signal,
+    });
+    await waitForSelector(kube, namespace, 'green');
+    cancel.abort(new Error('cancelled by SIGTERM'));
+    await expect(running).rejects.toThrow(
+      /job was cancelled \(cancelled by SIGTERM\); traffic was switched back to blue/,
+    );
+    expect(log()).toMatch(/nothing is left half-switched/);
+    expect(await activeSelectorColor(kube, namespace)).toBe('blue');
+    // The candidate stays a candidate, ready to be promoted again; the lock is free.
+    expect((await currentRecord(kube, namespace)).revisions.map((r) => r.status)).toEqual([
+      'active',
+      'candidate',
+    ]);
+    expect((await kube.coordination.listNamespacedLease({ namespace })).items).toEqual([]);
   });
 });
 

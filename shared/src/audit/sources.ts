@@ -29,6 +29,28 @@ export interface Sources {
 }
 
 /**
+ * The release name a chart renders with: its folder or reference name, so findings name `Deployment shop` rather
+ * than a placeholder. Cut to a DNS label, as Helm requires.
+ */
+export function releaseNameFor(chart: string): string {
+  const last =
+    chart
+      .replace(/[\\/]+$/, '')
+      .split(/[\\/]/)
+      .pop() ?? '';
+  const base = last
+    .replace(/[:@].*$/, '')
+    .replace(/\.tgz$/, '')
+    .replace(/-\d+\.\d+\.\d+.*$/, '');
+  const label = base
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 53);
+  return label || 'release';
+}
+
+/**
  * Reads every path: plain manifests with their lines, charts rendered by the real helm with their template lines.
  * A folder may hold both; chart folders inside it are rendered, not read as manifests.
  */
@@ -39,6 +61,7 @@ export async function loadSources(options: SourceOptions): Promise<Sources> {
     objects.push(
       ...(await renderChart({
         chart,
+        releaseName: releaseNameFor(chart),
         root: options.root,
         valuesFiles: options.valuesFiles,
         set: options.set,

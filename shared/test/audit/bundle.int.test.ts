@@ -57,7 +57,7 @@ describe('the committed audit bundle', () => {
     const log = JSON.parse(readFileSync(sarifFile, 'utf8'));
     expect(ajv.validate(schema, log), JSON.stringify(ajv.errors)).toBe(true);
     expect(run.summary).toContain('## Audit: 3 findings');
-    expect(run.summary).toContain('| 🔴 | GL-IMG-001 | Deployment release |');
+    expect(run.summary).toContain('| 🔴 | GL-IMG-001 | Deployment demo-app |');
   });
 
   it('passes with fail-on never and still sets the outputs', () => {

@@ -1,9 +1,11 @@
 import type { V1Container } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { apiChangeFor, parseMinor } from '../../src/audit/api-versions.ts';
+import { apiChangeFor, NEWEST_KNOWN_MINOR, parseMinor } from '../../src/audit/api-versions.ts';
 import { parseImageRef, registryAllowed } from '../../src/audit/image-ref.ts';
 import { heapSetting, isSlowStarter, javaVersionOfImage, jvmEvidence } from '../../src/audit/jvm.ts';
 import { parseQuantity } from '../../src/audit/quantity.ts';
+import { targetMinor } from '../../src/audit/run.ts';
+import { releaseNameFor } from '../../src/audit/sources.ts';
 
 const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
 
@@ -150,5 +152,24 @@ describe('API versions', () => {
       replacement: 'batch/v1',
     });
     expect(apiChangeFor('batch/v1', 'CronJob')).toBeUndefined();
+  });
+});
+
+describe('inputs of a run', () => {
+  it.each([
+    ['deploy/chart', 'chart'],
+    ['examples/chart/demo-app/', 'demo-app'],
+    ['dist/shop-1.4.0.tgz', 'shop'],
+    ['oci://registry.example.com:5000/charts/shop', 'shop'],
+    ['oci://registry.example.com/charts/Shop_API:1.2.0', 'shop-api'],
+  ])('renders %s as release %s', (chart, name) => expect(releaseNameFor(chart)).toBe(name));
+
+  it('takes the target version from the input, else the cluster, else the newest known', () => {
+    expect(targetMinor('1.29', 'v1.36.3')).toBe(29);
+    expect(targetMinor(undefined, 'v1.31.2')).toBe(31);
+    expect(targetMinor(undefined, undefined)).toBe(NEWEST_KNOWN_MINOR);
+    expect(() => targetMinor('next', undefined)).toThrow(
+      /input `kubernetes-version`.*"next" is not a Kubernetes version/,
+    );
   });
 });

@@ -134,7 +134,7 @@ describe.each([
     expect(latest).toMatchObject({
       file: TEMPLATE,
       line: 33,
-      object: { kind: 'Deployment', name: 'release' },
+      object: { kind: 'Deployment', name: 'demo-app' },
     });
     const single = result.findings.find((finding) => finding.ruleId === 'GL-AVL-001');
     expect(single).toMatchObject({ file: TEMPLATE, line: 8 });

@@ -126,9 +126,12 @@ async function findVersionFile(run: Run): Promise<{ source: string; version: str
 }
 
 /** Computes the tags, version, labels and annotations from the rules, the git context and the registry's tags. */
-async function metadataFor(run: Run, existingTags: string[]): Promise<Metadata> {
+function computeFor(
+  run: Run,
+  existingTags: string[],
+  fileVersion: { source: string; version: string } | undefined,
+): Metadata {
   const { inputs, context } = run;
-  const fileVersion = await findVersionFile(run);
   return computeMetadata({
     images: [inputs.image],
     tagRules: inputs.tags,
@@ -141,6 +144,25 @@ async function metadataFor(run: Run, existingTags: string[]): Promise<Metadata> 
     existingTags,
     fileVersion,
   });
+}
+
+/**
+ * The metadata of this run. A version read from a version file that the registry already holds as a release
+ * tag is a release that happened before: later commits with the same file are ordinary builds, so they get the
+ * tags without the version (branch, sha) instead of failing the immutable-release check on every push. A
+ * version from a git tag, a release, a dispatch or the `version` input is a deliberate release and is checked.
+ */
+async function metadataFor(run: Run, existingTags: string[]): Promise<Metadata> {
+  const fileVersion = await findVersionFile(run);
+  const metadata = computeFor(run, existingTags, fileVersion);
+  if (!fileVersion || metadata.versionSource !== fileVersion.source) return metadata;
+  const released = metadata.tagNames.filter((tag) => isReleaseTag(tag) && existingTags.includes(tag));
+  if (released.length === 0) return metadata;
+  run.context.host.info(
+    `${fileVersion.source} says ${fileVersion.version}, already released as ${released.join(', ')}: ` +
+      'this build is not a new release, so it gets the tags without the version. Bump the file to release.',
+  );
+  return computeFor(run, existingTags, undefined);
 }
 
 /** Logs the computed tags and why each rule did or did not produce one. */

@@ -309,6 +309,55 @@ describe('build-image events', () => {
   });
 });
 
+describe('build-image with a version in RELEASE.txt', () => {
+  it('releases 3.0.0 from the file on main once; later pushes with the same file are ordinary builds', async () => {
+    const repository = `${env.registry}/${unique('it')}/file`;
+    const rules = 'type=semver,pattern={{version}}\ntype=semver,pattern={{major}}\ntype=ref,event=branch';
+    const first = buildContext(env.baseImage, 'release from the file');
+    writeFileSync(join(first, 'RELEASE.txt'), '3.0.0\n\nFirst release from the file.\n');
+    const released = await runBuildImage(
+      { image: repository, context: first, tags: rules },
+      eventEnv({ name: 'push', ref: 'refs/heads/main', sha: SHA, payload: onMain }),
+    );
+    const outputs = await expectPushed(released, repository, ['3.0.0', '3', 'latest', 'main']);
+    expect(outputs.version).toBe('3.0.0');
+
+    const later = buildContext(env.baseImage, 'a later commit, same RELEASE.txt');
+    writeFileSync(join(later, 'RELEASE.txt'), '3.0.0\n\nFirst release from the file.\n');
+    const run = await runBuildImage(
+      { image: repository, context: later, tags: rules },
+      eventEnv({ name: 'push', ref: 'refs/heads/main', sha: SHA2, payload: onMain }),
+    );
+    const again = await expectPushed(run, repository, ['main']);
+    expect(again.digest).not.toBe(outputs.digest);
+    expect(run.logs).toContainEqual(expect.stringContaining('says 3.0.0, already released as 3.0.0'));
+    for (const tag of ['3.0.0', '3', 'latest'])
+      expect((await inspect(`${repository}:${tag}`)).Digest).toBe(outputs.digest);
+  });
+
+  it('a tag push of an existing release is still refused: a tag is a deliberate release', async () => {
+    const repository = `${env.registry}/${unique('it')}/file-tag`;
+    const first = await runBuildImage(
+      {
+        image: repository,
+        context: buildContext(env.baseImage, 'one'),
+        tags: 'type=semver,pattern={{version}}',
+      },
+      eventEnv({ name: 'push', ref: 'refs/tags/v4.0.0', sha: SHA, payload: onMain }),
+    );
+    await expectPushed(first, repository, ['4.0.0', 'latest']);
+    const second = await runBuildImage(
+      {
+        image: repository,
+        context: buildContext(env.baseImage, 'two'),
+        tags: 'type=semver,pattern={{version}}',
+      },
+      eventEnv({ name: 'push', ref: 'refs/tags/v4.0.0', sha: SHA2, payload: onMain }),
+    );
+    expect((second.error as Error).message).toContain('4.0.0 points to');
+  });
+});
+
 describe('build-image for several platforms', () => {
   it('builds an index for linux/amd64 and linux/arm64, and a retag mounts every platform', async () => {
     const repository = `${env.registry}/${unique('it')}/multi`;

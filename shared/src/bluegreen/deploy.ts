@@ -184,7 +184,7 @@ export async function deployBlueGreen(
     // Record the candidate before touching anything, so a crash leaves a trace; a re-run of the same inputs on
     // the same colour reuses its revision.
     const record = await clock.run('record candidate', () =>
-      updateRecord(kube, key, (current) => withCandidate(current, thePlan, options, state.record), signal),
+      updateRecord(kube, key, (current) => withCandidate(current, thePlan, options), signal),
     );
     const revision = latestRevision(record) as ReleaseRevision;
     result.revision = revision.revision;
@@ -401,12 +401,7 @@ async function readState(
 }
 
 /** Adds (or, on a re-run with the same fingerprint, refreshes) the candidate revision; retires older candidates. */
-function withCandidate(
-  current: ReleaseRecord,
-  plan: DeployPlan,
-  options: DeployOptions,
-  _seen: ReleaseRecord,
-): ReleaseRecord {
+function withCandidate(current: ReleaseRecord, plan: DeployPlan, options: DeployOptions): ReleaseRecord {
   const now = new Date().toISOString();
   const latest = latestRevision(current);
   const rerun =

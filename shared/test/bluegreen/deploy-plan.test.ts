@@ -196,6 +196,29 @@ describe('planDeploy', () => {
     expect(plan.notes.join('\n')).toContain('release-api becomes the active Service api');
   });
 
+  it('gives every Service that selects the workload a preview, and leaves other Services shared', () => {
+    const admin = {
+      ...service,
+      metadata: { name: 'api-admin' },
+      spec: { selector: { app: 'api' }, ports: [{ port: 9000 }] },
+    };
+    const other = {
+      ...service,
+      metadata: { name: 'db' },
+      spec: { selector: { app: 'db' }, ports: [{ port: 5432 }] },
+    };
+    const plan = planDeploy(
+      input([deployment(), service, admin, other] as KubernetesObject[], { images: [] }),
+    );
+    expect(plan.previewServices.map((s) => s.metadata?.name)).toEqual([
+      'api-preview',
+      'api-blue',
+      'api-admin-preview',
+    ]);
+    expect(plan.activeServices.map((s) => s.metadata?.name)).toEqual(['api', 'api-admin']);
+    expect(plan.shared.map((s) => s.object.metadata?.name)).toEqual(['db']);
+  });
+
   it('plans a worker with no Service: no previews, no active Service', () => {
     const plan = planDeploy(input([deployment(), configMap, secret] as KubernetesObject[]));
     expect(plan.previewServices).toEqual([]);

@@ -21,6 +21,8 @@ import { type RecordKey, readRecord, updateRecord } from '../release/store.ts';
 import { describeError, GreenlightError } from '../runtime/errors.ts';
 import type { Host } from '../runtime/host.ts';
 import type { PhaseClock } from '../runtime/summary.ts';
+import { deployBlueGreen } from './deploy.ts';
+import type { SourcedObject } from './plan.ts';
 import { podTrouble, readColorDeployment, runsRevision, scaleColor } from './rollback.ts';
 import {
   activeServiceName,
@@ -716,4 +718,138 @@ export async function retireColor(context: SwitchContext, options: RetireOptions
     return;
   }
   await clock.run(`scale down ${color}`, () => scaleColor(context, app, color, 0));
+}
+
+/** Where the release to promote comes from: another environment's record (maybe in another cluster). */
+export interface SourceEnvironment {
+  kube: Kube;
+  namespace: string;
+  environment: string;
+}
+
+export interface EnvironmentPromotionOptions extends PromoteOptions {
+  from: SourceEnvironment;
+  /** Renders this environment's objects from the chart at the version the source runs (its own values). */
+  render: (chart: { name: string; version: string } | undefined) => Promise<SourcedObject[]>;
+}
+
+/** What environment promotion does, decided from both records. */
+export type EnvironmentDecision =
+  | { kind: 'ship'; source: ReleaseRevision; images: string[] }
+  | { kind: 'nothing'; active: ReleaseRevision; source: ReleaseRevision }
+  | { kind: 'refuse'; reason: string; hint: string };
+
+/**
+ * Decides an environment promotion: ship the source's active revision (its pinned digests and chart version)
+ * unless this environment already runs exactly those. Refuses when the source has nothing live, or runs an
+ * image without a digest (only digests travel between environments: nothing is rebuilt).
+ */
+export function decideEnvironmentPromotion(source: ReleaseRecord, here: ReleaseRecord): EnvironmentDecision {
+  const live = newest(source, 'active');
+  if (!live) {
+    return {
+      kind: 'refuse',
+      reason: `no revision of ${source.app} is active in ${source.environment}: there is nothing to promote from it`,
+      hint: `deploy and promote ${source.app} in ${source.environment} first`,
+    };
+  }
+  const unpinned = live.images.filter((i) => !(i.digest ?? digestOf(i.reference)));
+  if (unpinned.length > 0 || live.images.length === 0) {
+    return {
+      kind: 'refuse',
+      reason: `revision ${live.revision} in ${source.environment} runs ${unpinned.map((i) => i.reference).join(', ') || 'no recorded image'} without a digest`,
+      hint: 'only digest-pinned releases are promoted between environments; deploy images as name@sha256:...',
+    };
+  }
+  const images = live.images.map((i) =>
+    digestOf(i.reference) ? i.reference : `${i.repository}@${i.digest ?? ''}`,
+  );
+  const mine = newest(here, 'active');
+  const sameImages = (r: ReleaseRevision) =>
+    r.images.length === live.images.length &&
+    live.images.every((i) =>
+      r.images.some((m) => (m.digest ?? digestOf(m.reference)) === (i.digest ?? digestOf(i.reference))),
+    );
+  const sameChart = (r: ReleaseRevision) => (r.chart?.version ?? '') === (live.chart?.version ?? '');
+  if (mine && sameImages(mine) && sameChart(mine)) return { kind: 'nothing', active: mine, source: live };
+  return { kind: 'ship', source: live, images };
+}
+
+/**
+ * Promotes the release active in another environment into this one: reads the source's record, renders this
+ * environment's objects from the chart at the source's chart version, deploys the source's exact digests on the
+ * idle colour (deploy-bluegreen's core, under this environment's lock), and promotes them with those digests as
+ * the expected ones. A first deploy here goes live at once, as deploy-bluegreen does.
+ */
+export async function promoteFromEnvironment(options: EnvironmentPromotionOptions): Promise<ReleaseOutcome> {
+  const { kube, app, namespace, environment, host, clock, from } = options;
+  const [source, here] = await Promise.all([
+    readRecord(from.kube, { namespace: from.namespace, app, environment: from.environment }, options.signal),
+    readRecord(kube, { namespace, app, environment }, options.signal),
+  ]);
+  const decision = decideEnvironmentPromotion(source.record, here.record);
+  if (decision.kind === 'refuse') {
+    throw new GreenlightError({
+      what: `promote from ${from.environment}`,
+      object: { kind: 'ConfigMap', name: recordName(app, from.environment), namespace: from.namespace },
+      reason: decision.reason,
+      hint: decision.hint,
+    });
+  }
+  if (decision.kind === 'nothing') {
+    const message = `${environment} already runs ${from.environment}'s revision ${decision.source.revision} (here revision ${decision.active.revision} on ${decision.active.color})`;
+    host.info(message);
+    return {
+      action: 'promote',
+      activeColor: decision.active.color,
+      previousColor: otherColor(decision.active.color),
+      revision: decision.active.revision,
+      image: imageOf(decision.active),
+      rolledBack: false,
+      message,
+    };
+  }
+  const { source: shipped, images } = decision;
+  host.info(
+    `${from.environment} runs revision ${shipped.revision}: ${images.join(', ')}${shipped.chart ? `, chart ${shipped.chart.name} ${shipped.chart.version}` : ''}; shipping it to ${environment}`,
+  );
+  const objects = await clock.run('render', () => options.render(shipped.chart));
+  let outcome: ReleaseOutcome | undefined;
+  const result = await deployBlueGreen(
+    kube,
+    {
+      app,
+      namespace,
+      environment,
+      objects,
+      images,
+      gates: options.gates,
+      timeoutMs: options.timeoutMs,
+      keepFailed: false,
+      holder: holderIdentity(options.env),
+      prometheusUrl: options.prometheusUrl,
+      origin: {
+        appVersion: shipped.appVersion,
+        chart: shipped.chart,
+        gitSha: shipped.gitSha,
+        runUrl: shipped.runUrl,
+        actor: shipped.actor,
+      },
+      promote: async (_deployed, lock) => {
+        outcome = await promoteRelease({ ...options, lock, expectedDigest: digestOf(images[0] ?? '') });
+      },
+    },
+    { host, clock, signal: options.signal },
+  );
+  if (outcome) return { ...outcome, message: `${outcome.message} (from ${from.environment})` };
+  const revision = result.release;
+  return {
+    action: 'promote',
+    activeColor: result.color,
+    previousColor: result.color ? otherColor(result.color) : undefined,
+    revision: result.revision ?? 0,
+    image: imageOf(revision),
+    rolledBack: false,
+    message: `first release in ${environment}: revision ${result.revision} from ${from.environment} went live on ${result.color}`,
+  };
 }

@@ -1,12 +1,22 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { abortRelease } from '../bluegreen/abort.ts';
-import { promoteRelease, type ReleaseOutcome, type RunContext } from '../bluegreen/promote.ts';
+import type { SourcedObject } from '../bluegreen/plan.ts';
+import {
+  promoteFromEnvironment,
+  promoteRelease,
+  type ReleaseOutcome,
+  type RunContext,
+} from '../bluegreen/promote.ts';
 import { rollbackRelease } from '../bluegreen/rollback.ts';
+import { renderChart } from '../chart/render.ts';
 import { startDeployment } from '../github/deployments.ts';
 import { parseGates } from '../health/spec.ts';
 import { connect } from '../kube/client.ts';
 import { defineCommand } from '../runtime/command.ts';
 import { formatDuration } from '../runtime/duration.ts';
-import { GreenlightError } from '../runtime/errors.ts';
+import { GreenlightError, InputError } from '../runtime/errors.ts';
 import type { SummaryBuilder } from '../runtime/summary.ts';
 
 /** Inputs of `promote`; descriptions are in actions/promote/action.yml. */
@@ -24,6 +34,9 @@ export const promoteInputs = {
   timeout: { type: 'duration', default: '10m' },
   'environment-url': { type: 'string' },
   'from-environment': { type: 'string' },
+  chart: { type: 'string' },
+  'values-files': { type: 'lines' },
+  set: { type: 'lines' },
   'from-namespace': { type: 'string' },
   'from-kubeconfig': { type: 'string', secret: true },
   'from-context': { type: 'string' },
@@ -82,19 +95,6 @@ export const promote = defineCommand({
   outputs: ['active-color', 'previous-color', 'revision', 'image', 'rolled-back'],
   async run(inputs, context) {
     const { host } = context;
-    if (inputs['from-environment']) {
-      const from = inputs['from-environment'];
-      throw new GreenlightError({
-        what: `promote from environment ${from}`,
-        object: {
-          kind: 'ConfigMap',
-          name: `greenlight-release-${inputs.app}-${from}`,
-          namespace: inputs['from-namespace'] || inputs.namespace,
-        },
-        reason: `environment promotion (from-context ${inputs['from-context'] || '(current)'}, ${inputs['from-kubeconfig'] ? 'its own kubeconfig' : 'the same kubeconfig'}) is not part of this build yet`,
-        hint: `deploy the digest active in ${from} with deploy-bluegreen (images: name@sha256:...), then promote here with expected-digest`,
-      });
-    }
     const kube = connect({
       kubeconfig: inputs.kubeconfig,
       context: inputs.context,
@@ -128,7 +128,46 @@ export const promote = defineCommand({
       keepPrevious: inputs['keep-previous'],
     };
     let outcome: ReleaseOutcome;
-    if (inputs.action === 'rollback') outcome = await rollbackRelease(base);
+    const from = inputs['from-environment'];
+    if (from) {
+      const problems: string[] = [];
+      if (inputs.action !== 'promote') problems.push('`from-environment` works only with `action: promote`');
+      if (!inputs.chart) {
+        problems.push(
+          '`from-environment` needs `chart` (where the chart lives; its version comes from the source environment)',
+        );
+      }
+      if (problems.length > 0) throw new InputError(problems);
+      const separate = Boolean(inputs['from-kubeconfig'] || inputs['from-context']);
+      const fromKube = separate
+        ? connect({
+            kubeconfig: inputs['from-kubeconfig'] || inputs.kubeconfig,
+            context: inputs['from-context'] || (inputs['from-kubeconfig'] ? undefined : inputs.context),
+            env: context.env,
+            mask: (secret) => host.secret(secret),
+          })
+        : kube;
+      const root = context.env.GITHUB_WORKSPACE ?? process.cwd();
+      outcome = await promoteFromEnvironment({
+        ...base,
+        expectedDigest: inputs['expected-digest'],
+        verifyForMs: inputs['verify-for'],
+        from: { kube: fromKube, namespace: inputs['from-namespace'] || inputs.namespace, environment: from },
+        render: (chart) =>
+          renderForEnvironment(
+            {
+              chart: inputs.chart as string,
+              valuesFiles: inputs['values-files'],
+              set: inputs.set,
+              app: inputs.app,
+              namespace: inputs.namespace,
+            },
+            chart,
+            root,
+            context.signal,
+          ),
+      });
+    } else if (inputs.action === 'rollback') outcome = await rollbackRelease(base);
     else if (inputs.action === 'abort') outcome = await abortRelease(base);
     else {
       outcome = await promoteRelease({
@@ -158,3 +197,43 @@ export const promote = defineCommand({
     return outputs;
   },
 });
+
+/**
+ * Renders this environment's objects from `chart` at the version the source environment runs. A registry or
+ * repository chart is pulled at that version; a chart folder must already be at it (check out the release tag).
+ */
+export async function renderForEnvironment(
+  inputs: { chart: string; valuesFiles: string[]; set: string[]; app: string; namespace: string },
+  source: { name: string; version: string } | undefined,
+  root: string,
+  signal: AbortSignal,
+): Promise<SourcedObject[]> {
+  const folder = join(resolve(root, inputs.chart), 'Chart.yaml');
+  const local = existsSync(folder);
+  if (local && source?.version) {
+    const chart = parseYaml(readFileSync(folder, 'utf8')) as { version?: unknown } | null;
+    const version = String(chart?.version ?? '');
+    if (version !== source.version) {
+      throw new GreenlightError({
+        what: 'render the chart for environment promotion',
+        file: folder,
+        reason: `the chart folder is at version ${version}, but the source environment runs chart ${source.name} ${source.version}`,
+        hint: `check out the commit or tag of chart ${source.version}, or point \`chart\` at a registry that holds it`,
+      });
+    }
+  }
+  const rendered = await renderChart({
+    chart: inputs.chart,
+    version: local ? undefined : source?.version,
+    valuesFiles: inputs.valuesFiles,
+    set: inputs.set,
+    releaseName: inputs.app,
+    namespace: inputs.namespace,
+    root,
+    signal,
+  });
+  return rendered.map((o) => ({
+    object: o.object,
+    source: o.source.line ? `${o.source.file}:${o.source.line}` : o.source.file,
+  }));
+}

@@ -8,7 +8,16 @@ import { ensureDebianPackages } from './apt.ts';
 import type { KubeObject } from './kube.ts';
 import { logFile, paths, repoRoot, versions } from './paths.ts';
 import { ensurePki, kubeconfigYaml, type Pki, pkiLayout } from './pki.ts';
-import { type Daemon, freePort, isRunning, run, startDaemon, stopDaemon, waitUntil } from './proc.ts';
+import {
+  type Daemon,
+  freePort,
+  isRunning,
+  portOpen,
+  run,
+  startDaemon,
+  stopDaemon,
+  waitUntil,
+} from './proc.ts';
 import {
   type DaemonRecord,
   formatEnv,
@@ -363,7 +372,8 @@ async function startComponent(name: Name, ctx: Context): Promise<void> {
       ].join('\n');
       const file = auth ? files.registryAuthConfig : files.registryConfig;
       fs.writeFileSync(file, config);
-      if (!auth) ctx.state.baseImage = undefined;
+      // A new registry is empty: the base image is pushed again.
+      ctx.state.baseImage = undefined;
       return startAndWait(name, 'docker-registry', ['serve', file], ctx);
     }
     case 'exporter':
@@ -711,6 +721,12 @@ export async function up(options: { log?: Log } = {}): Promise<UpResult> {
     const ensure = async (name: Name) => {
       if (await running(name, ctx)) return;
       await stopRecorded(name, ctx);
+      const port = portOf(name, ctx);
+      if (await portOpen(port)) {
+        throw new Error(
+          `${name}: port ${port} is taken by another process; run \`npm run testenv -- down\`, then up`,
+        );
+      }
       const t0 = Date.now();
       await startComponent(name, ctx);
       startedComponents.push(name);
@@ -755,6 +771,10 @@ async function settleAll(promises: Promise<unknown>[]): Promise<void> {
 }
 
 function describePort(name: Name, ctx: Context): string {
+  return `${host}:${portOf(name, ctx)}`;
+}
+
+function portOf(name: Name, ctx: Context): number {
   const p = ctx.ports;
   const ports: Record<Name, number> = {
     etcd: p.etcd,
@@ -768,7 +788,7 @@ function describePort(name: Name, ctx: Context): string {
     exporter: p.exporter,
     prometheus: p.prometheus,
   };
-  return `${host}:${ports[name]}`;
+  return ports[name];
 }
 
 async function stopRecorded(name: Name, ctx: { state: State }): Promise<void> {

@@ -32,7 +32,7 @@ import { type ImageReport, writeFailureReport, writeReport } from '../image/repo
 import { skopeoCopy } from '../image/skopeo.ts';
 import { isReleaseTag, overwriteRefusal, planTags, type TagPlan } from '../image/tag-plan.ts';
 import { type CommandContext, defineCommand } from '../runtime/command.ts';
-import { GreenlightError, InputError } from '../runtime/errors.ts';
+import { describeError, GreenlightError, InputError } from '../runtime/errors.ts';
 import { Progress, redact } from '../runtime/host.ts';
 import type { Inputs } from '../runtime/inputs.ts';
 import { gitContextFromEnv } from '../version/context.ts';
@@ -236,12 +236,7 @@ function toolAuth(run: Run, builder: ImageBuilder): { env: NodeJS.ProcessEnv; au
 const QUIET_MS = 20_000;
 
 /** Runs the build, streaming its log into a group, with a heartbeat line while the tool is quiet. */
-async function buildOnce(
-  run: Run,
-  builder: ImageBuilder,
-  metadata: Metadata,
-  tail: { lines: string[] },
-): Promise<BuiltImage> {
+async function buildOnce(run: Run, builder: ImageBuilder, metadata: Metadata): Promise<BuiltImage> {
   const { inputs, context } = run;
   const { host } = context;
   const parsed = parseBuildSecrets(inputs.secrets);
@@ -288,9 +283,6 @@ async function buildOnce(
           host.info(line);
         },
       });
-    } catch (error) {
-      if (error instanceof BuildFailure) tail.lines = error.tail;
-      throw error;
     } finally {
       clearInterval(heartbeat);
     }
@@ -298,7 +290,7 @@ async function buildOnce(
 }
 
 /** Builds, checks release tags, pushes by digest, tags, and reads the result back from the registry. */
-async function build(run: Run, tail: { lines: string[] }): Promise<ImageReport> {
+async function build(run: Run): Promise<ImageReport> {
   const { inputs, context } = run;
   const { clock, host } = context;
   const chosen = await clock.run('choose builder', async () =>
@@ -312,7 +304,9 @@ async function build(run: Run, tail: { lines: string[] }): Promise<ImageReport> 
         try {
           return await registryState(run, 'pull');
         } catch (error) {
-          host.warning(`cannot list the registry's tags (${String(error)}): latest=auto treats it as empty`);
+          host.warning(
+            `cannot list the registry's tags (${describeError(error)}): latest=auto treats the repository as empty`,
+          );
           return [];
         }
       });
@@ -324,8 +318,10 @@ async function build(run: Run, tail: { lines: string[] }): Promise<ImageReport> 
         `release tag ${tag} exists already: the push goes ahead only if this build has the same digest`,
       );
   }
-  const version = await builder.version().catch(() => builder.name);
-  const built = await clock.run('build', () => buildOnce(run, builder, metadata, tail));
+  const version = await builder
+    .version()
+    .catch((error: unknown) => `${builder.name} (version unknown: ${describeError(error)})`);
+  const built = await clock.run('build', () => buildOnce(run, builder, metadata));
   host.info(`built ${built.digest}`);
   const report: ImageReport = {
     mode: 'build',
@@ -565,13 +561,14 @@ export const buildImage = defineCommand({
       workDir,
       secrets,
     };
-    const tail = { lines: [] as string[] };
     try {
-      const report = inputs.mode === 'retag' ? await retag(run) : await build(run, tail);
+      const report = inputs.mode === 'retag' ? await retag(run) : await build(run);
       if (inputs.summary) writeReport(context.summary, report, context.clock.phases);
       return outputsOf(report);
     } catch (error) {
-      writeFailureReport(context.summary, context.clock.phases, tail.lines, (text) => redact(text, secrets));
+      // The end of the tool's log (build, export or copy) goes into the summary, collapsed.
+      const tail = error instanceof BuildFailure ? error.tail : [];
+      writeFailureReport(context.summary, context.clock.phases, tail, (text) => redact(text, secrets));
       throw error;
     } finally {
       rmSync(workDir, { recursive: true, force: true });

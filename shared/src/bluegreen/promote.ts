@@ -744,7 +744,11 @@ export type EnvironmentDecision =
  * unless this environment already runs exactly those. Refuses when the source has nothing live, or runs an
  * image without a digest (only digests travel between environments: nothing is rebuilt).
  */
-export function decideEnvironmentPromotion(source: ReleaseRecord, here: ReleaseRecord): EnvironmentDecision {
+export function decideEnvironmentPromotion(
+  source: ReleaseRecord,
+  here: ReleaseRecord,
+  expectedDigest?: string,
+): EnvironmentDecision {
   const live = newest(source, 'active');
   if (!live) {
     return {
@@ -760,6 +764,17 @@ export function decideEnvironmentPromotion(source: ReleaseRecord, here: ReleaseR
       reason: `revision ${live.revision} in ${source.environment} runs ${unpinned.map((i) => i.reference).join(', ') || 'no recorded image'} without a digest`,
       hint: 'only digest-pinned releases are promoted between environments; deploy images as name@sha256:...',
     };
+  }
+  if (expectedDigest?.trim()) {
+    const expected = digestOf(expectedDigest);
+    const running = live.images.map((i) => i.digest ?? digestOf(i.reference));
+    if (!expected || !running.includes(expected)) {
+      return {
+        kind: 'refuse',
+        reason: `${source.environment} runs ${running.join(', ')}, not the expected ${expectedDigest.trim()}`,
+        hint: `promote only what was approved: ${source.environment} moved on since the approval, or expected-digest is wrong`,
+      };
+    }
   }
   const images = live.images.map((i) =>
     digestOf(i.reference) ? i.reference : `${i.repository}@${i.digest ?? ''}`,
@@ -787,7 +802,7 @@ export async function promoteFromEnvironment(options: EnvironmentPromotionOption
     readRecord(from.kube, { namespace: from.namespace, app, environment: from.environment }, options.signal),
     readRecord(kube, { namespace, app, environment }, options.signal),
   ]);
-  const decision = decideEnvironmentPromotion(source.record, here.record);
+  const decision = decideEnvironmentPromotion(source.record, here.record, options.expectedDigest);
   if (decision.kind === 'refuse') {
     throw new GreenlightError({
       what: `promote from ${from.environment}`,

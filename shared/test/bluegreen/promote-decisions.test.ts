@@ -2,6 +2,7 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { decideAbort, markAborted } from '../../src/bluegreen/abort.ts';
 import {
+  decideEnvironmentPromotion,
   decidePromotion,
   digestOf,
   failuresToFail,
@@ -245,5 +246,63 @@ describe('verification pacing', () => {
   it('reads digests from references', () => {
     expect(digestOf(`a/b@${D1}`)).toBe(D1);
     expect(digestOf('a/b:1.0')).toBeUndefined();
+  });
+});
+
+describe('decideEnvironmentPromotion', () => {
+  const staging = (...revisions: ReleaseRevision[]) => ({ ...record(...revisions), environment: 'staging' });
+  const withChart = (r: ReleaseRevision, version: string) => ({ ...r, chart: { name: 'api', version } });
+
+  it("ships the source's active digests", () => {
+    const d = decideEnvironmentPromotion(
+      staging(withChart(revision(4, 'green', 'active', D2), '1.2.0')),
+      record(),
+    );
+    expect(d).toMatchObject({
+      kind: 'ship',
+      source: { revision: 4 },
+      images: [`registry:5000/shop/api@${D2}`],
+    });
+  });
+  it('has nothing to do when this environment already runs those digests and that chart version', () => {
+    const d = decideEnvironmentPromotion(
+      staging(withChart(revision(4, 'green', 'active', D2), '1.2.0')),
+      record(withChart(revision(9, 'blue', 'active', D2), '1.2.0')),
+    );
+    expect(d).toMatchObject({ kind: 'nothing', active: { revision: 9 } });
+  });
+  it('ships again when only the chart version differs', () => {
+    const d = decideEnvironmentPromotion(
+      staging(withChart(revision(4, 'green', 'active', D2), '1.3.0')),
+      record(withChart(revision(9, 'blue', 'active', D2), '1.2.0')),
+    );
+    expect(d.kind).toBe('ship');
+  });
+  it.each<[string, ReleaseRecord, string | undefined, RegExp]>([
+    [
+      'the source has nothing live',
+      staging(revision(1, 'blue', 'candidate', D1)),
+      undefined,
+      /no revision of api is active in staging/,
+    ],
+    [
+      'the source runs an image without a digest',
+      staging({
+        ...revision(1, 'blue', 'active', D1),
+        images: [{ repository: 'r/api', reference: 'r/api:1.0' }],
+      }),
+      undefined,
+      /r\/api:1.0 without a digest/,
+    ],
+    [
+      'the source moved on since the approval',
+      staging(revision(1, 'blue', 'active', D1)),
+      D3,
+      /runs sha256:1{64}, not the expected/,
+    ],
+  ])('refuses when %s', (_name, source, expected, reason) => {
+    const d = decideEnvironmentPromotion(source, record(), expected);
+    expect(d.kind).toBe('refuse');
+    if (d.kind === 'refuse') expect(d.reason).toMatch(reason);
   });
 });

@@ -2,13 +2,13 @@
 // EndpointSlice controller fills the Services' slices, the Lease lock is a real Lease. GitHub is the one fake.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GitHubFake, startGitHubFake } from '../../../test/support/github-fake.ts';
-import type { TestNamespace } from '../../../testenv/src/index.ts';
+import { faultProxy, kubeConfig, type TestNamespace } from '../../../testenv/src/index.ts';
 import { abortRelease } from '../../src/bluegreen/abort.ts';
 import { type PromoteOptions, promoteRelease } from '../../src/bluegreen/promote.ts';
 import { rollbackRelease } from '../../src/bluegreen/rollback.ts';
 import { startDeployment } from '../../src/github/deployments.ts';
 import { defaultGates } from '../../src/health/spec.ts';
-import type { Kube } from '../../src/kube/client.ts';
+import { type Kube, kubeFromConfig } from '../../src/kube/client.ts';
 import { GreenlightError } from '../../src/runtime/errors.ts';
 import type { CliHost } from '../../src/runtime/host.ts';
 import {
@@ -227,6 +227,43 @@ describe('promote against testenv', () => {
       'candidate',
     ]);
     expect((await kube.coordination.listNamespacedLease({ namespace })).items).toEqual([]);
+  });
+});
+
+describe('a switch that fails half-way, through the fault proxy', () => {
+  it('puts back the Services it already switched and fails naming the one that failed', async () => {
+    const { kube: admin, namespace } = await cluster('promote-halfway');
+    await setupBlueGreen(admin, namespace, { live: 'blue' });
+    await admin.core.createNamespacedService({
+      namespace,
+      body: {
+        metadata: { name: `${APP}-grpc`, namespace },
+        spec: {
+          selector: { 'greenlight.dev/app': APP, 'greenlight.dev/color': 'blue' },
+          ports: [{ name: 'grpc', port: 9090, targetPort: 9090 }],
+        },
+      },
+    });
+    // The same cluster through the fault proxy: the patch of the second Service is answered 503.
+    const kube = kubeFromConfig(kubeConfig({ viaProxy: true }));
+    const { host, log } = recordingHost();
+    const run = faultProxy.with(
+      { kind: 'status', status: 503, method: 'PATCH', path: `/namespaces/${namespace}/services/${APP}-grpc` },
+      () => promoteRelease(options(kube, namespace, host)),
+    );
+    await expect(run).rejects.toThrow(
+      /switch traffic to green failed on Service .*api-grpc: the API server answered 503/,
+    );
+    expect(log()).toMatch(
+      /Service api: selector put back to greenlight.dev\/app=api,greenlight.dev\/color=blue/,
+    );
+    expect(await activeSelectorColor(admin, namespace)).toBe('blue');
+    const grpc = await admin.core.readNamespacedService({ name: `${APP}-grpc`, namespace });
+    expect(grpc.spec?.selector?.['greenlight.dev/color']).toBe('blue');
+    expect((await currentRecord(admin, namespace)).revisions.map((r) => r.status)).toEqual([
+      'active',
+      'candidate',
+    ]);
   });
 });
 

@@ -118,7 +118,18 @@ async function credentialsFromHelper(
     return undefined;
   }
   if (result.code !== 0) return undefined; // "credentials not found in native keychain"
-  const answer = JSON.parse(result.stdout) as { Username?: string; Secret?: string };
+  let answer: { Username?: string; Secret?: string };
+  try {
+    answer = JSON.parse(result.stdout) as { Username?: string; Secret?: string };
+  } catch (error) {
+    throw new GreenlightError({
+      what: 'read credentials',
+      object: { kind: 'registry', name: registry },
+      reason: `docker-credential-${helper} answered with something that is not JSON`,
+      hint: 'check the credential helper named in the Docker config, or give `username` and `password`',
+      cause: error,
+    });
+  }
   if (!answer.Secret) return undefined;
   const source = `credential helper ${helper}`;
   if (answer.Username === '<token>') return { identityToken: answer.Secret, source };

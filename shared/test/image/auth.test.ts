@@ -1,4 +1,5 @@
 import {
+  chmodSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -139,6 +140,52 @@ describe('resolveCredentials', () => {
 
   it('uses HOME when DOCKER_CONFIG is unset', () => {
     expect(dockerConfigPath({ HOME: '/home/runner' })).toBe('/home/runner/.docker/config.json');
+  });
+});
+
+describe('credential helpers (the docker-credential-* protocol: server on stdin, JSON on stdout)', () => {
+  /** Installs a helper named docker-credential-<name> that answers with `script`'s output. */
+  function helper(name: string, script: string): NodeJS.ProcessEnv {
+    const bin = tempDir();
+    const path = join(bin, `docker-credential-${name}`);
+    writeFileSync(path, `#!/bin/sh\n${script}\n`);
+    chmodSync(path, 0o755);
+    return {
+      PATH: `${bin}:${process.env.PATH}`,
+      DOCKER_CONFIG: dockerConfig({ credHelpers: { 'ghcr.io': name } }),
+    };
+  }
+
+  it('reads user and secret for the server it was asked about', async () => {
+    const env = helper(
+      'gltest',
+      'read server; printf \'{"ServerURL":"%s","Username":"u-%s","Secret":"s3"}\' "$server" "$server"',
+    );
+    expect(await resolveCredentials('ghcr.io', {}, env)).toEqual({
+      username: 'u-ghcr.io',
+      password: 's3',
+      source: 'credential helper gltest',
+    });
+  });
+
+  it('takes <token> as an identity token', async () => {
+    const env = helper('gltoken', 'echo \'{"Username":"<token>","Secret":"refresh"}\'');
+    expect(await resolveCredentials('ghcr.io', {}, env)).toEqual({
+      identityToken: 'refresh',
+      source: 'credential helper gltoken',
+    });
+  });
+
+  it('is anonymous when the helper has no credentials for the server', async () => {
+    const env = helper('glnone', 'echo "credentials not found in native keychain"; exit 1');
+    expect(await resolveCredentials('ghcr.io', {}, env)).toBeUndefined();
+  });
+
+  it('names the helper when it answers with something else than JSON', async () => {
+    const env = helper('glbroken', 'echo "oops"');
+    await expect(resolveCredentials('ghcr.io', {}, env)).rejects.toThrow(
+      /docker-credential-glbroken answered with something that is not JSON/,
+    );
   });
 });
 

@@ -150,6 +150,7 @@ export function evaluate(objects: readonly AuditObject[], options: EngineOptions
       };
       const place = report.target.locate?.(report.path) ?? report.target.source;
       const field = formatField(report.target.object, report.path);
+      const value = report.target.valueSource?.(report.path);
       raw.push({
         ruleId: rule.id,
         severity,
@@ -159,6 +160,7 @@ export function evaluate(objects: readonly AuditObject[], options: EngineOptions
         file: place?.file,
         line: place?.line,
         field,
+        ...(value ? { value } : {}),
         fingerprint: findingFingerprint(rule.id, object, field),
       });
     }

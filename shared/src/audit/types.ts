@@ -23,6 +23,8 @@ export interface AuditObject {
   object: KubernetesObject;
   source?: SourceLocation;
   locate?(path: FieldPath): SourceLocation;
+  /** For rendered charts: the values file line that set the field (see RenderedObject.valueSource). */
+  valueSource?(path: FieldPath): SourceLocation | undefined;
 }
 
 /** What a rule reports: which object, which field (for the line), and what is wrong. */
@@ -70,6 +72,8 @@ export interface Finding {
   line?: number;
   /** The field, as `spec.template.spec.containers[web].resources`. */
   field: string;
+  /** For rendered charts: the values file and line that set the field, when one did. */
+  value?: SourceLocation;
   /** Stable across line moves and re-ordering: rule, object and field. Baselines match on it. */
   fingerprint: string;
 }

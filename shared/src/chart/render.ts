@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { LineCounter, type Node, parseAllDocuments } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseAllDocuments, parseDocument } from 'yaml';
 import { GreenlightError } from '../runtime/errors.ts';
 import { type HelmOptions, runHelm } from './helm.ts';
-import { displayPath } from './manifests.ts';
+import { displayPath, lineInYaml } from './manifests.ts';
 import { TemplateLines } from './template-lines.ts';
 import type { FieldPath, RenderedObject, SourceLocation } from './types.ts';
 
@@ -91,7 +91,76 @@ export async function renderChart(options: RenderOptions): Promise<RenderedObjec
   } catch (error) {
     throw chartDir ? withRepositoryPath(error, chartDir, root) : error;
   }
-  return parseRendered(stdout, { chartDir, root });
+  // Helm's order, lowest precedence first: the chart's own values.yaml, then each values file.
+  const values = chartDir
+    ? valuesSources(
+        [join(chartDir, 'values.yaml'), ...(options.valuesFiles ?? []).map((file) => resolve(root, file))],
+        root,
+        options.set ?? [],
+      )
+    : undefined;
+  return parseRendered(stdout, { chartDir, root, values });
+}
+
+/** The values a chart renders with, highest precedence first: `--set` keys, then values files last to first. */
+export interface ValuesSources {
+  /** Dotted keys given with `--set` (they win over every file, and have no line). */
+  setKeys: ReadonlySet<string>;
+  files: { file: string; contents: Node | null; counter: LineCounter }[];
+}
+
+/** Reads values files (given in Helm's order: the chart's values.yaml first, later files win) for mapping fields back to the value that set them. */
+export function valuesSources(
+  files: readonly string[],
+  root: string,
+  set: readonly string[] = [],
+): ValuesSources {
+  const read: ValuesSources['files'] = [];
+  for (const file of [...files].reverse()) {
+    if (!existsSync(file)) continue;
+    const counter = new LineCounter();
+    const document = parseDocument(readFileSync(file, 'utf8'), { lineCounter: counter });
+    if (document.errors.length > 0) continue;
+    read.push({ file: displayPath(file, root), contents: document.contents as Node | null, counter });
+  }
+  const setKeys = new Set(set.map((entry) => entry.split('=')[0]?.trim() ?? '').filter(Boolean));
+  return { setKeys, files: read };
+}
+
+/**
+ * Where the values behind a template line are set: the highest-precedence file that defines one of `paths` (a
+ * user's values file before the chart's defaults), trying the paths in order within each file. Undefined when
+ * one of them was given with `--set`, which has no line.
+ */
+function valueLocation(
+  values: ValuesSources,
+  paths: readonly (readonly string[])[],
+): SourceLocation | undefined {
+  // A value given with --set may be what matters on this line; rather than point at a wrong line, point nowhere.
+  if (paths.some((path) => values.setKeys.has(path.join('.')))) return undefined;
+  for (const entry of values.files) {
+    const path = paths.find((candidate) => hasPath(entry.contents, candidate));
+    if (!path) continue;
+    const fieldPath = path.map((key) => (/^\d+$/.test(key) ? Number(key) : key));
+    return { file: entry.file, line: lineInYaml(entry.contents, fieldPath, entry.counter) };
+  }
+  return undefined;
+}
+
+function hasPath(node: unknown, path: readonly string[]): boolean {
+  let current = node;
+  for (const key of path) {
+    if (isSeq(current) && /^\d+$/.test(key)) {
+      current = current.items[Number(key)];
+      if (current === undefined) return false;
+      continue;
+    }
+    if (!isMap(current)) return false;
+    const pair = current.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
+    if (!pair) return false;
+    current = pair.value;
+  }
+  return true;
 }
 
 /** Rewrites the `chart/templates/x.yaml` a helm error names into the template's path in the repository. */
@@ -115,6 +184,8 @@ export interface RenderedSourceContext {
   /** The chart folder on disk; without it, sources are helm's own `chart/templates/x.yaml` paths, with no line. */
   chartDir?: string;
   root?: string;
+  /** The values the chart rendered with, to point a field at the values line that set it. */
+  values?: ValuesSources;
 }
 
 const SOURCE_COMMENT = /(?:^|\n)\s*Source:\s*(\S.*?)\s*(?:\n|$)/;
@@ -152,7 +223,24 @@ export function parseRendered(output: string, context: RenderedSourceContext = {
     const source: SourceLocation = lines ? { file, line: lines.objectLine(kind, occurrence) } : { file };
     const locate = (path: FieldPath): SourceLocation =>
       lines ? { file, line: lines.locate(kind, occurrence, path, value) } : { ...source };
-    out.push({ object: value, source, locate });
+    // Values reach the chart's own templates; a subchart's templates read the subchart's values.
+    const values =
+      lines && context.values && sourcePath?.split('/')[1] === 'templates' ? context.values : undefined;
+    const valueSource = values
+      ? (path: FieldPath): SourceLocation | undefined => {
+          const template = lines as TemplateLines;
+          const { line, matched } = template.locateDepth(kind, occurrence, path, value);
+          const rest = path.slice(matched).map(String);
+          // `toYaml .Values.resources` under `resources:`: the field's own key inside that value, else the value.
+          const candidates = template
+            .valueReferencesAt(line)
+            .flatMap((reference) => (rest.length > 0 ? [[...reference, ...rest], reference] : [reference]));
+          return valueLocation(values, candidates);
+        }
+      : undefined;
+    out.push(
+      valueSource ? { object: value, source, locate, valueSource } : { object: value, source, locate },
+    );
   }
   return out;
 }

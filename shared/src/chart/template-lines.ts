@@ -33,6 +33,11 @@ export class TemplateLines {
     return { start, end, kindLine };
   }
 
+  /** The text of a 1-based line. */
+  text(line: number): string {
+    return this.lines[line - 1] ?? '';
+  }
+
   /** The 1-based line of the object (its `kind:` line, else the first line of its document). */
   objectLine(kind: string, occurrence: number): number {
     const doc = this.documentOf(kind, occurrence);
@@ -44,7 +49,18 @@ export class TemplateLines {
    * rendered object, used to recognise list items by name.
    */
   locate(kind: string, occurrence: number, path: FieldPath, value: unknown): number {
+    return this.locateDepth(kind, occurrence, path, value).line;
+  }
+
+  /** Like locate, and also how many segments of `path` were found (the rest come from a template action). */
+  locateDepth(
+    kind: string,
+    occurrence: number,
+    path: FieldPath,
+    value: unknown,
+  ): { line: number; matched: number } {
     const doc = this.documentOf(kind, occurrence);
+    let matched = 0;
     let best = (doc.kindLine ?? firstContentLine(this.lines, doc.start, doc.end)) + 1;
     let cursor = doc.start;
     let parentIndent = -1;
@@ -58,6 +74,7 @@ export class TemplateLines {
         cursor = found.index + 1;
         parentIndent = found.indent;
         inItem = false;
+        matched += 1;
         current = isRecord(current) ? current[segment] : undefined;
       } else {
         const items = Array.isArray(current) ? current : [];
@@ -69,9 +86,24 @@ export class TemplateLines {
         parentIndent = found.indent;
         inItem = true;
         current = item;
+        matched += 1;
       }
     }
-    return best;
+    return { line: best, matched };
+  }
+
+  /**
+   * The `.Values` paths that feed a 1-based line: those on the line itself and, for a key whose value a template
+   * action writes on the next lines (`resources:` then `{{ toYaml .Values.resources | nindent 12 }}`), those.
+   */
+  valueReferencesAt(line: number): string[][] {
+    const out = valueReferences(this.text(line));
+    for (let index = line; index < this.lines.length; index += 1) {
+      const next = this.lines[index] as string;
+      if (!isNoise(next)) break;
+      out.push(...valueReferences(next));
+    }
+    return out;
   }
 
   /**
@@ -123,6 +155,15 @@ export class TemplateLines {
     }
     return dashes[position];
   }
+}
+
+/** The `.Values` paths a template line reads (`.Values.image.tag` gives `['image', 'tag']`), in order. */
+export function valueReferences(line: string): string[][] {
+  const out: string[][] = [];
+  for (const match of line.matchAll(/\.Values((?:\.[A-Za-z_][\w-]*)+)/g)) {
+    out.push((match[1] as string).slice(1).split('.'));
+  }
+  return out;
 }
 
 function isSeparator(line: string): boolean {

@@ -19,4 +19,10 @@ export interface RenderedObject {
    * source file, else the object's own line. Never throws.
    */
   locate(path: FieldPath): SourceLocation;
+  /**
+   * For rendered charts: the values file line that sets what the template writes at `path` (the template line
+   * reads `.Values.x.y`, and a values file defines `x.y`); the highest-precedence file wins, as in Helm.
+   * Undefined when the value comes from `--set`, a default in the template, or nothing can be told.
+   */
+  valueSource?(path: FieldPath): SourceLocation | undefined;
 }

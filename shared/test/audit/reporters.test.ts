@@ -11,7 +11,7 @@ import { jsonReport } from '../../src/audit/reporters/json.ts';
 import { sarifReport } from '../../src/audit/reporters/sarif.ts';
 import { writeSummary } from '../../src/audit/reporters/summary.ts';
 import { ALL_RULES } from '../../src/audit/rules/index.ts';
-import type { AuditResult } from '../../src/audit/types.ts';
+import type { AuditResult, Finding } from '../../src/audit/types.ts';
 import { parseManifests } from '../../src/chart/manifests.ts';
 import type { AnnotationLevel, AnnotationPlace, Host } from '../../src/runtime/host.ts';
 
@@ -139,6 +139,34 @@ describe('SARIF', () => {
     const live = results.find((result) => result.message.text?.includes('198.51.100.4'));
     expect(live?.locations?.[0]?.physicalLocation).toBeUndefined();
     expect(live?.locations?.[0]?.logicalLocations?.[0]?.fullyQualifiedName).toBe('Service/ops/legacy');
+  });
+});
+
+describe('the values line behind a chart finding', () => {
+  const withValue = (): AuditResult => {
+    const result = sampleResult();
+    const [first, ...rest] = result.findings;
+    return {
+      ...result,
+      findings: [{ ...(first as Finding), value: { file: 'deploy/values-prod.yaml', line: 7 } }, ...rest],
+    };
+  };
+
+  it('is a related location in SARIF, still schema-valid', () => {
+    const log = sarifReport(withValue());
+    expect(validateSarif(log), JSON.stringify(validateSarif.errors)).toBe(true);
+    const related = log.runs[0]?.results?.[0]?.relatedLocations?.[0];
+    expect(related?.physicalLocation?.artifactLocation?.uri).toBe('deploy/values-prod.yaml');
+    expect(related?.physicalLocation?.region?.startLine).toBe(7);
+  });
+
+  it('is in the JSON report, the annotation and the summary', () => {
+    expect(jsonReport(withValue()).findings[0]?.value).toEqual({ file: 'deploy/values-prod.yaml', line: 7 });
+    const host = new RecordingHost();
+    annotateFindings(withValue(), host);
+    expect(host.annotations[0]?.message).toContain('(value set at deploy/values-prod.yaml:7)');
+    expect(writeSummary(withValue()).toString()).toContain('(value: deploy/values-prod.yaml:7)');
+    expect(jsonReport(sampleResult()).findings[0]?.value).toBeNull();
   });
 });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { helmFailure } from '../../src/chart/helm.ts';
 import { displayPath, loadManifests, parseManifests, scanFolder } from '../../src/chart/manifests.ts';
-import { parseRendered, templateArgs } from '../../src/chart/render.ts';
+import { parseRendered, templateArgs, valuesSources } from '../../src/chart/render.ts';
 import { TemplateLines } from '../../src/chart/template-lines.ts';
 import { GreenlightError } from '../../src/runtime/errors.ts';
 
@@ -226,6 +226,77 @@ describe('parseRendered', () => {
     });
     expect(objects[1]?.locate(['spec', 'type']).line).toBe(35);
     expect(objects[2]?.locate(['spec']).line).toBeUndefined();
+  });
+});
+
+describe('values behind a field', () => {
+  const root = mkdtempSync(join(tmpdir(), 'gl-values-map-'));
+  const chart = join(root, 'chart');
+  mkdirSync(join(chart, 'templates'), { recursive: true });
+  writeFileSync(join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: app\nversion: 1.0.0\n');
+  writeFileSync(
+    join(chart, 'templates', 'deploy.yaml'),
+    [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata:',
+      '  name: app',
+      'spec:',
+      '  replicas: {{ .Values.replicas }}',
+      '  template:',
+      '    spec:',
+      '      containers:',
+      '        - name: web',
+      '          image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"',
+      '          resources:',
+      '            {{- toYaml .Values.resources | nindent 12 }}',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(chart, 'values.yaml'),
+    'replicas: 1\nimage:\n  repository: app\n  tag: "1.0"\nresources:\n  limits:\n    memory: 1Gi\n',
+  );
+  writeFileSync(join(root, 'prod.yaml'), '# production\nimage:\n  tag: latest\n');
+  const output = [
+    '---',
+    '# Source: app/templates/deploy.yaml',
+    'apiVersion: apps/v1',
+    'kind: Deployment',
+    'metadata: { name: app }',
+    'spec:',
+    '  replicas: 3',
+    '  template:',
+    '    spec:',
+    '      containers:',
+    '        - name: web',
+    '          image: "app:latest"',
+    '          resources: { limits: { memory: 1Gi } }',
+    '',
+  ].join('\n');
+  const container = ['spec', 'template', 'spec', 'containers', 0];
+  const render = (set: string[] = []) => {
+    const values = valuesSources([join(chart, 'values.yaml'), join(root, 'prod.yaml')], root, set);
+    return parseRendered(output, { chartDir: chart, root, values })[0];
+  };
+
+  it('points a field at the highest-precedence values file that sets it', () => {
+    const object = render();
+    expect(object?.valueSource?.([...container, 'image'])).toEqual({ file: 'prod.yaml', line: 3 });
+    expect(object?.valueSource?.(['spec', 'replicas'])).toEqual({ file: 'chart/values.yaml', line: 1 });
+  });
+
+  it('follows toYaml blocks down to the key inside the value', () => {
+    expect(render()?.valueSource?.([...container, 'resources', 'limits', 'memory'])).toEqual({
+      file: 'chart/values.yaml',
+      line: 7,
+    });
+  });
+
+  it('says nothing for a value given with --set, or a field no value feeds', () => {
+    const object = render(['replicas=3']);
+    expect(object?.valueSource?.(['spec', 'replicas'])).toBeUndefined();
+    expect(object?.valueSource?.(['metadata', 'name'])).toBeUndefined();
   });
 });
 

@@ -62,6 +62,13 @@ describe.each([
       file: TEMPLATE,
       line: 50,
     });
+    // The values behind a field: a user's values file before the chart's own; nothing for a --set value.
+    expect(deployment?.valueSource?.(['spec', 'replicas'])).toEqual({ file: values, line: 1 });
+    expect(deployment?.valueSource?.([...CONTAINER, 'resources', 'limits', 'memory'])).toEqual({
+      file: `${CHART}/values.yaml`,
+      line: 16,
+    });
+    expect(deployment?.valueSource?.([...CONTAINER, 'image'])).toBeUndefined();
     const service = objects.find((o) => o.object.kind === 'Service');
     expect(service?.source.file).toBe(`${CHART}/templates/service.yaml`);
   });
@@ -126,6 +133,26 @@ describe.each([
     const stale = result.findings.find((finding) => finding.ruleId === 'GL-VER-003');
     expect(stale).toMatchObject({ file: 'chart/Chart.yaml', object: { kind: 'Chart', name: 'demo-app' } });
     expect(stale?.message).toContain('minor bump to 1.1.0');
+  });
+
+  it('names the values file line behind a finding', async () => {
+    const dir = mkdtempSync(join(root, '.testenv', 'gl-values-'));
+    try {
+      writeFileSync(join(dir, 'staging.yaml'), '# staging\nreplicas: 1\nimage:\n  tag: latest\n');
+      const file = `${dir.slice(root.length + 1)}/staging.yaml`;
+      const result = await runAudit({ paths: [CHART], valuesFiles: [file], root, helm });
+      expect(result.findings.find((finding) => finding.ruleId === 'GL-IMG-001')).toMatchObject({
+        file: TEMPLATE,
+        line: 33,
+        value: { file, line: 4 },
+      });
+      expect(result.findings.find((finding) => finding.ruleId === 'GL-AVL-001')?.value).toEqual({
+        file,
+        line: 2,
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('audits the chart and annotates the template line of a finding', async () => {

@@ -1,6 +1,6 @@
 import type { Host } from '../../runtime/host.ts';
 import type { AuditResult } from '../types.ts';
-import { objectName } from './counts.ts';
+import { objectName, valueNote } from './counts.ts';
 import { ruleDocsUrl } from './links.ts';
 
 /** GitHub shows at most this many annotations of a step; the rest stay in the summary, SARIF and JSON. */
@@ -20,11 +20,15 @@ export function annotateFindings(result: AuditResult, host: Host, limit = ANNOTA
     const rule = result.rules.find((candidate) => candidate.id === finding.ruleId);
     const where = finding.file ? '' : ` (${objectName(finding)})`;
     const fix = rule ? ` Fix: ${rule.fix}` : '';
-    host.annotate(finding.severity, `${finding.message}${where}.${fix} See ${ruleDocsUrl(finding.ruleId)}`, {
-      title: `${finding.ruleId} ${finding.title}`,
-      file: finding.file,
-      line: finding.line,
-    });
+    host.annotate(
+      finding.severity,
+      `${finding.message}${where}${valueNote(finding)}.${fix} See ${ruleDocsUrl(finding.ruleId)}`,
+      {
+        title: `${finding.ruleId} ${finding.title}`,
+        file: finding.file,
+        line: finding.line,
+      },
+    );
   }
   const left = result.findings.length - shown.length;
   if (left > 0)

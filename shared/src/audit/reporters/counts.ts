@@ -19,3 +19,9 @@ export function objectName(finding: Pick<Finding, 'object'>): string {
   const { kind, namespace, name } = finding.object;
   return namespace ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
 }
+
+/** ` (value set at deploy/values.yaml:4)` for a finding whose field a values file set, else nothing. */
+export function valueNote(finding: Pick<Finding, 'value'>): string {
+  if (!finding.value) return '';
+  return ` (value set at ${finding.value.file}${finding.value.line ? `:${finding.value.line}` : ''})`;
+}

@@ -19,6 +19,7 @@ function entry(finding: Finding) {
     file: finding.file ?? null,
     line: finding.line ?? null,
     field: finding.field,
+    value: finding.value ? { file: finding.value.file, line: finding.value.line ?? null } : null,
     fingerprint: finding.fingerprint,
     help: ruleDocsUrl(finding.ruleId),
   };

@@ -35,6 +35,20 @@ function result(finding: Finding, ruleIndex: number, suppression?: { reason: str
         logicalLocations: [{ name: finding.object.name, fullyQualifiedName: qualified, kind: 'object' }],
       },
     ],
+    ...(finding.value
+      ? {
+          relatedLocations: [
+            {
+              id: 1,
+              message: { text: 'the value that sets this field' },
+              physicalLocation: {
+                artifactLocation: { uri: encodeURI(finding.value.file), uriBaseId: '%SRCROOT%' },
+                ...(finding.value.line ? { region: { startLine: finding.value.line } } : {}),
+              },
+            },
+          ],
+        }
+      : {}),
     partialFingerprints: { 'greenlightFinding/v1': finding.fingerprint },
     properties: { object: objectName(finding), field: finding.field },
   };

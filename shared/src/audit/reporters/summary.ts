@@ -10,7 +10,11 @@ export const SUMMARY_FINDINGS_LIMIT = 100;
 
 function where(finding: Finding): string {
   if (!finding.file) return objectName(finding);
-  return finding.line ? `${finding.file}:${finding.line}` : finding.file;
+  const place = finding.line ? `${finding.file}:${finding.line}` : finding.file;
+  const value = finding.value
+    ? ` (value: ${finding.value.file}${finding.value.line ? `:${finding.value.line}` : ''})`
+    : '';
+  return `${place}${value}`;
 }
 
 /**

@@ -108,6 +108,21 @@ export interface SwitchInput {
 export function planSwitch(input: SwitchInput): SwitchPlan {
   const { app, namespace, target } = input;
   const activeName = activeServiceName(app);
+  if (input.route === 'ingress') {
+    // Traffic enters through Ingress backends on the colour Services; the active Service is not involved.
+    const plan: SwitchPlan = {
+      app,
+      target,
+      activeBefore: undefined,
+      services: [],
+      ingresses: [],
+      unchanged: [],
+      leftAlone: [],
+    };
+    planIngresses(plan, input.ingresses ?? [], namespace);
+    plan.activeBefore = plan.ingresses.length > 0 ? otherColor(target) : target;
+    return plan;
+  }
   const active = input.services.find((s) => s.metadata?.name === activeName);
   if (!active) {
     throw new GreenlightError({
@@ -136,11 +151,6 @@ export function planSwitch(input: SwitchInput): SwitchPlan {
     unchanged: [],
     leftAlone: [],
   };
-
-  if (input.route === 'ingress') {
-    planIngresses(plan, input.ingresses ?? [], namespace);
-    return plan;
-  }
 
   const fixed = new Set([
     previewServiceName(app),
@@ -443,9 +453,7 @@ async function undoSwitch(
         namespace,
         target: back,
         route: 'ingress',
-        services: [
-          { metadata: { name: activeServiceName(plan.app) }, spec: { selector: { [APP_LABEL]: plan.app } } },
-        ],
+        services: [],
         ingresses: [current],
       });
       for (const ingress of reverted.ingresses) {

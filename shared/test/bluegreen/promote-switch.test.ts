@@ -218,6 +218,19 @@ describe('planSwitch with route: ingress', () => {
     expect(plan.unchanged).toEqual(['web']);
   });
 
+  it('needs no active Service: traffic enters through the Ingress', () => {
+    const plan = planSwitch({
+      app: APP,
+      namespace: NS,
+      target: 'blue',
+      route: 'ingress',
+      services: [],
+      ingresses: [ingress('web', ['api-green'])],
+    });
+    expect(plan.ingresses.map((i) => i.name)).toEqual(['web']);
+    expect(plan.activeBefore).toBe('green');
+  });
+
   it('fails with a hint when no Ingress routes to either colour', () => {
     expect(() =>
       planSwitch({ app: APP, namespace: NS, target: 'green', route: 'ingress', services, ingresses: [] }),

@@ -1,5 +1,6 @@
 // promote, rollback and abort against testenv's real control plane: real Deployments roll out on KWOK nodes, the
 // EndpointSlice controller fills the Services' slices, the Lease lock is a real Lease. GitHub is the one fake.
+import { NetworkingV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GitHubFake, startGitHubFake } from '../../../test/support/github-fake.ts';
 import { faultProxy, kubeConfig, type TestNamespace } from '../../../testenv/src/index.ts';
@@ -227,6 +228,60 @@ describe('promote against testenv', () => {
       'candidate',
     ]);
     expect((await kube.coordination.listNamespacedLease({ namespace })).items).toEqual([]);
+  });
+});
+
+describe('route: ingress', () => {
+  it('moves the Ingress backend from the live colour Service to the candidate colour Service', async () => {
+    const { kube, namespace } = await cluster('promote-ingress');
+    await setupBlueGreen(kube, namespace, { live: 'blue' });
+    for (const color of ['blue', 'green'] as const) {
+      await kube.core.createNamespacedService({
+        namespace,
+        body: {
+          metadata: { name: `${APP}-${color}`, namespace },
+          spec: {
+            selector: { 'greenlight.dev/app': APP, 'greenlight.dev/color': color },
+            ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+          },
+        },
+      });
+    }
+    const networking = kube.config.makeApiClient(NetworkingV1Api);
+    const backend = (name: string) => ({ service: { name, port: { number: 80 } } });
+    await networking.createNamespacedIngress({
+      namespace,
+      body: {
+        metadata: { name: 'shop', namespace },
+        spec: {
+          rules: [
+            {
+              host: 'shop.example.com',
+              http: {
+                paths: [
+                  { path: '/api', pathType: 'Prefix', backend: backend(`${APP}-blue`) },
+                  { path: '/', pathType: 'Prefix', backend: backend('frontend') },
+                ],
+              },
+            },
+          ],
+        },
+      },
+    });
+    const { host, log } = recordingHost();
+    const outcome = await promoteRelease(
+      options(kube, namespace, host, { route: 'ingress', keepPrevious: true }),
+    );
+    expect(outcome.activeColor).toBe('green');
+    expect(outcome.census?.ready.green).toBe(2);
+    const ingress = await networking.readNamespacedIngress({ name: 'shop', namespace });
+    expect(ingress.spec?.rules?.[0]?.http?.paths.map((p) => p.backend.service?.name)).toEqual([
+      `${APP}-green`,
+      'frontend',
+    ]);
+    expect(log()).toMatch(/Ingress shop: shop.example.com\/api -> api-green/);
+    // The active Service is not part of an ingress route: it is left as it was.
+    expect(await activeSelectorColor(kube, namespace)).toBe('blue');
   });
 });
 

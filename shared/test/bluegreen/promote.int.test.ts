@@ -1,15 +1,20 @@
 // promote, rollback and abort against testenv's real control plane: real Deployments roll out on KWOK nodes, the
 // EndpointSlice controller fills the Services' slices, the Lease lock is a real Lease. GitHub is the one fake.
-import { NetworkingV1Api } from '@kubernetes/client-node';
+import { NetworkingV1Api, type V1PolicyRule } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GitHubFake, startGitHubFake } from '../../../test/support/github-fake.ts';
-import { faultProxy, kubeConfig, type TestNamespace } from '../../../testenv/src/index.ts';
+import {
+  faultProxy,
+  kubeConfig,
+  serviceAccountKubeconfig,
+  type TestNamespace,
+} from '../../../testenv/src/index.ts';
 import { abortRelease } from '../../src/bluegreen/abort.ts';
 import { type PromoteOptions, promoteRelease } from '../../src/bluegreen/promote.ts';
 import { rollbackRelease } from '../../src/bluegreen/rollback.ts';
 import { startDeployment } from '../../src/github/deployments.ts';
 import { defaultGates } from '../../src/health/spec.ts';
-import { type Kube, kubeFromConfig } from '../../src/kube/client.ts';
+import { connect, type Kube, kubeFromConfig } from '../../src/kube/client.ts';
 import { GreenlightError } from '../../src/runtime/errors.ts';
 import type { CliHost } from '../../src/runtime/host.ts';
 import {
@@ -319,6 +324,48 @@ describe('a switch that fails half-way, through the fault proxy', () => {
       'active',
       'candidate',
     ]);
+  });
+});
+
+describe('least privilege', () => {
+  const rules = (servicesVerbs: string[]): V1PolicyRule[] => [
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update'] },
+    {
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'],
+    },
+    { apiGroups: [''], resources: ['services'], verbs: servicesVerbs },
+    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['patch'] },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+  ];
+
+  it('promotes with exactly the permissions docs/promote.md lists', async () => {
+    const { kube: admin, namespace } = await cluster('promote-rbac-ok');
+    await setupBlueGreen(admin, namespace, { live: 'blue' });
+    const kubeconfig = await serviceAccountKubeconfig(
+      namespace,
+      'promoter',
+      rules(['get', 'list', 'watch', 'patch']),
+    );
+    const { host } = recordingHost();
+    const outcome = await promoteRelease(
+      options(connect({ kubeconfig }), namespace, host, { scaleDownDelayMs: 0 }),
+    );
+    expect(outcome.activeColor).toBe('green');
+    expect(await replicasOf(admin, namespace, 'blue')).toBe(0);
+  });
+
+  it('names the missing permission when the Role lacks patch on services, and leaves the live colour', async () => {
+    const { kube: admin, namespace } = await cluster('promote-rbac-missing');
+    await setupBlueGreen(admin, namespace, { live: 'blue' });
+    const kubeconfig = await serviceAccountKubeconfig(namespace, 'promoter', rules(['get', 'list', 'watch']));
+    const { host } = recordingHost();
+    const run = promoteRelease(options(connect({ kubeconfig }), namespace, host));
+    await expect(run).rejects.toThrow(/may not patch services in namespace/);
+    expect(await activeSelectorColor(admin, namespace)).toBe('blue');
   });
 });
 

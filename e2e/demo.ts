@@ -265,6 +265,9 @@ async function main(): Promise<void> {
       environment: 'production',
       'from-environment': 'staging',
       'from-namespace': staging,
+      // Where the chart lives; its version and the image digests come from the staging release record.
+      chart: 'examples/chart/demo-app',
+      set: `image.repository=${image}`,
       'verify-for': '5s',
       'scale-down-delay': '2s',
       'health-checks': gates,
@@ -286,6 +289,10 @@ async function main(): Promise<void> {
     '',
   ];
   writeFileSync(join(outDir, 'README.md'), index.join('\n'));
+  if (process.argv.includes('--cleanup')) {
+    const core = kc.makeApiClient(CoreV1Api);
+    await Promise.all([staging, production].map((name) => core.deleteNamespace({ name })));
+  }
   say('done. What happened:');
   for (const r of recap) process.stdout.write(`  ${r.step.padEnd(16)} ${r.result}\n`);
   process.stdout.write(`Job summaries (Markdown with mermaid timelines): ${outDir}\n`);

@@ -50,7 +50,8 @@ describe.each(workflows)('examples/workflows/%s', (file) => {
     for (const step of ours) {
       const action = parse(readFileSync(ourAction(step.uses as string) as string, 'utf8')) as ActionYaml;
       const given = Object.keys(step.with ?? {});
-      for (const input of given) expect(Object.keys(action.inputs), `${step.uses} input ${input}`).toContain(input);
+      for (const input of given)
+        expect(Object.keys(action.inputs), `${step.uses} input ${input}`).toContain(input);
       for (const [input, spec] of Object.entries(action.inputs)) {
         if (spec.required) expect(given, `${step.uses} needs ${input}`).toContain(input);
       }

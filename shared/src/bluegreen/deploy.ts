@@ -200,7 +200,7 @@ export async function deployBlueGreen(
       const ordered: SourcedObject[] = [
         ...thePlan.configCopies.map((object) => ({ object })),
         ...thePlan.shared,
-        { object: thePlan.deployment },
+        { object: thePlan.deployment, source: thePlan.deploymentSource },
         ...thePlan.autoscalers.map((object) => ({ object })),
         ...thePlan.previewServices.map((object) => ({ object })),
       ];
@@ -605,7 +605,11 @@ async function failCandidate(
         await scaleDeployment(kube, options.namespace, name, 0);
         host.info(`scaled the failed candidate Deployment ${name} to 0; the live colour is untouched`);
       } catch (scaleError) {
-        host.warning(`could not scale ${name} to 0: ${describeError(scaleError)}`);
+        if (isNotFound((scaleError as { cause?: unknown }).cause)) {
+          host.info(`nothing to scale down: Deployment ${name} was never created`);
+        } else {
+          host.warning(`could not scale ${name} to 0: ${describeError(scaleError)}`);
+        }
       }
     }
   }

@@ -10,6 +10,7 @@ import type {
   V2HorizontalPodAutoscaler,
 } from '@kubernetes/client-node';
 import { parseImageReference, repositoryName } from '../image/reference.ts';
+import { parseSource } from '../kube/apply.ts';
 import type { Color, ReleaseImage } from '../release/record.ts';
 import { GreenlightError } from '../runtime/errors.ts';
 import { APP_LABEL, activeServiceName, COLOR_LABEL, colorServiceName, previewServiceName } from './switch.ts';
@@ -73,6 +74,8 @@ export interface DeployPlan {
   shared: SourcedObject[];
   /** The candidate's Deployment `<app>-<candidate>`. */
   deployment: V1Deployment;
+  /** The template or file the workload was rendered from (`templates/deployment.yaml:3`). */
+  deploymentSource?: string;
   /** Per-colour copies of the HorizontalPodAutoscalers that target the workload. */
   autoscalers: V2HorizontalPodAutoscaler[];
   /** Services that always select the candidate: `<app>-preview` and the colour Service `<app>-<candidate>`. */
@@ -97,8 +100,11 @@ export interface DeployPlan {
 const CONFIG_KINDS = new Set(['ConfigMap', 'Secret']);
 
 function fail(reason: string, hint: string, source?: string): never {
+  const place = source ? parseSource(source) : undefined;
   throw new GreenlightError({
     what: 'plan the deploy',
+    file: place?.file,
+    line: place?.line,
     reason: source ? `${reason} (${source})` : reason,
     hint,
   });
@@ -294,6 +300,7 @@ export function planDeploy(input: PlanInput): DeployPlan {
     configCopies,
     shared,
     deployment,
+    deploymentSource: rendered.source,
     autoscalers,
     previewServices,
     activeServices,

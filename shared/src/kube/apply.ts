@@ -1,5 +1,5 @@
 import { type KubernetesObject, PatchStrategy } from '@kubernetes/client-node';
-import type { ObjectRef } from '../runtime/errors.ts';
+import { GreenlightError, type ObjectRef } from '../runtime/errors.ts';
 import type { Kube } from './client.ts';
 import { isNotFound, kubeError } from './errors.ts';
 import { withRetry } from './retry.ts';
@@ -67,7 +67,19 @@ export async function applyObject(
     return { ref, outcome, object: after };
   } catch (error) {
     const what = options.source ? `apply (rendered from ${options.source})` : 'apply';
-    throw kubeError(error, { what, object: ref, server: kube.server });
+    const failure = kubeError(error, { what, object: ref, server: kube.server });
+    const place = options.source ? parseSource(options.source) : undefined;
+    if (!place) throw failure;
+    // Point the annotation at the template or manifest line the object comes from.
+    throw new GreenlightError({
+      what: failure.what,
+      object: failure.object,
+      reason: failure.reason,
+      hint: failure.hint,
+      file: place.file,
+      line: place.line,
+      cause: error,
+    });
   }
 }
 
@@ -88,4 +100,11 @@ function withoutEmptyMaps<T>(value: T): T {
     }
   }
   return value;
+}
+
+/** Reads `templates/deployment.yaml:12` (or a bare path) into a file and line. */
+export function parseSource(source: string): { file: string; line?: number } | undefined {
+  const match = /^(.*?)(?::(\d+))?$/.exec(source.trim());
+  if (!match?.[1]) return undefined;
+  return { file: match[1], line: match[2] ? Number(match[2]) : undefined };
 }

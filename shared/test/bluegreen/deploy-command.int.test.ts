@@ -167,6 +167,51 @@ describe('the deploy-bluegreen command', () => {
     expect(run.lines.join('\n')).toContain('matches no container');
   });
 
+  it('points a refused object at its template file and line', async () => {
+    const env = loadEnv();
+    const lines: string[] = [];
+    const host = new CliHost({ write: (line) => lines.push(line) });
+    const annotations: { file?: string; line?: number; message: string }[] = [];
+    host.annotate = (_level, message, place) =>
+      annotations.push({ message, file: place?.file, line: place?.line });
+    const saved = {
+      GREENLIGHT_HELM: process.env.GREENLIGHT_HELM,
+      KUBECONFIG: process.env.KUBECONFIG,
+      GITHUB_WORKSPACE: process.env.GITHUB_WORKSPACE,
+    };
+    Object.assign(process.env, {
+      GREENLIGHT_HELM: env.TESTENV_HELM3,
+      KUBECONFIG: env.KUBECONFIG,
+      GITHUB_WORKSPACE: dir,
+    });
+    try {
+      const inputs: Record<string, string> = {
+        app: 'api',
+        namespace: ns.name,
+        environment: 'staging',
+        chart: 'chart',
+        set: 'replicas=-1',
+      };
+      const outputs = await execute(
+        deployBluegreen,
+        (name) => inputs[name],
+        host,
+        new AbortController().signal,
+      );
+      expect(outputs).toBeUndefined();
+    } finally {
+      for (const [key, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+      process.exitCode = 0;
+    }
+    expect(annotations).toHaveLength(1);
+    expect(annotations[0]?.message).toContain('spec.replicas');
+    expect(annotations[0]?.file).toBe('chart/templates/deployment.yaml');
+    expect(annotations[0]?.line).toBeGreaterThan(0);
+  });
+
   it('the committed bundle deploys as the runner runs it, with the kubeconfig as input content, never printed', async () => {
     const env = loadEnv();
     const manifests = join(dir, 'manifests.yaml');

@@ -121,6 +121,11 @@ describe('planDeploy', () => {
     ['a longer path', `localhost:5000/shop/api/v2@${DIGEST}`],
   ])('fails when an images entry matches no container (%s)', (_, image) => {
     expect(() => planDeploy(input(base(), { images: [image] }))).toThrow(/matches no container/);
+    try {
+      planDeploy(input(base(), { images: [image] }));
+    } catch (error) {
+      expect((error as GreenlightError).file).toBe('templates/Deployment.yaml');
+    }
   });
 
   it('copies referenced ConfigMaps and Secrets per colour with content-hashed names and rewrites references', () => {

@@ -195,14 +195,31 @@ describe('live rules', () => {
       expect(findings[0]?.message).toContain('never promoted');
     });
 
-    it('fires on a failed candidate left up', () => {
+    it('fires on a failed candidate left up, and says why it failed', () => {
       const record = recordMap([
         revision(1, 'blue', 'active', 5 * HOUR),
-        revision(2, 'green', 'failed', HOUR),
+        revision(2, 'green', 'failed', HOUR, { reason: 'readiness gate timed out' }),
       ]);
-      expect(
-        live('GL-LIVE-003', [colour('blue', 3), colour('green', 3), activeService('blue'), record]),
-      ).toHaveLength(1);
+      const findings = live('GL-LIVE-003', [
+        colour('blue', 3),
+        colour('green', 3),
+        activeService('blue'),
+        record,
+      ]);
+      expect(findings).toHaveLength(1);
+      expect(findings[0]?.message).toContain(
+        'its last revision on green, 2, is failed (readiness gate timed out)',
+      );
+    });
+
+    it('reads only the record ConfigMap, not other ConfigMaps with the same labels', () => {
+      const base = recordMap([]);
+      const config = {
+        ...base,
+        metadata: { ...base.metadata, name: 'api-config-1234' },
+        data: { GREETING: 'hi' },
+      };
+      expect(live('GL-LIVE-005', [config])).toEqual([]);
     });
 
     it.each([

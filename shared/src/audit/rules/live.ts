@@ -5,6 +5,7 @@ import {
   RecordFormatError,
   type ReleaseRecord,
   type ReleaseRevision,
+  recordName,
 } from '../../release/record.ts';
 import type { AuditContext } from '../context.ts';
 import type { AuditObject } from '../types.ts';
@@ -65,6 +66,8 @@ function releaseRecords(context: AuditContext): FoundRecord[] {
     const configMap = target.object as V1ConfigMap;
     const labels = configMap.metadata?.labels ?? {};
     if (labels[MANAGED_BY] !== 'greenlight' || !labels[APP_LABEL] || !labels[ENVIRONMENT_LABEL]) continue;
+    // Other ConfigMaps of the app (its config) carry the same labels; the record has its own name.
+    if (configMap.metadata?.name !== recordName(labels[APP_LABEL], labels[ENVIRONMENT_LABEL])) continue;
     const base = { target, app: labels[APP_LABEL], namespace: configMap.metadata?.namespace ?? '' };
     try {
       out.push({ ...base, record: decodeRecord(configMap.data) });
@@ -131,12 +134,21 @@ function judgeIdle(
       return { kind: 'previous', since: time(active?.promotedAt) ?? time(active?.updatedAt) };
     }
   }
+  const last = records
+    .flatMap((record) => record.revisions)
+    .filter((revision) => revision.color === colour.color)
+    .sort((a, b) => a.revision - b.revision)
+    .pop();
+  if (last) {
+    const reason = last.reason ? ` (${last.reason})` : '';
+    return {
+      kind: 'leftover',
+      why: `its last revision on ${colour.color}, ${last.revision}, is ${last.status}${reason}`,
+    };
+  }
   return {
     kind: 'leftover',
-    why:
-      records.length === 0
-        ? 'no release record names it'
-        : 'the release record has no candidate or previous revision on it',
+    why: records.length === 0 ? 'no release record names it' : 'the release record has no revision on it',
   };
 }
 

@@ -142,6 +142,28 @@ describe('pod failure modes fail fast with the reason, and leave the live colour
     expect(latest?.reason).toMatch(reason);
   });
 
+  it('unschedulable pods fail fast, quoting the scheduler', async () => {
+    const { error } = await runDeploy(kube, {
+      namespace: ns.name,
+      timeoutMs: 120_000,
+      shape: { nodeSelector: { 'greenlight.dev/no-such-node': 'true' } },
+    });
+    expect(error).toBeInstanceOf(GreenlightError);
+    const failure = error as GreenlightError;
+    expect(failure.reason).toMatch(/Unschedulable: 0\/\d+ nodes are available/);
+    expect(failure.hint).toContain('node selectors');
+  });
+
+  it('a rollout past its progress deadline fails with ProgressDeadlineExceeded', async () => {
+    const { error } = await runDeploy(kube, {
+      namespace: ns.name,
+      timeoutMs: 120_000,
+      shape: { annotations: podBehaviour.neverReady, progressDeadlineSeconds: 2 },
+    });
+    expect(error).toBeInstanceOf(GreenlightError);
+    expect((error as GreenlightError).reason).toMatch(/ProgressDeadlineExceeded/);
+  });
+
   it('pods that never turn ready fail at the timeout, saying how far the rollout got and why', async () => {
     const { error } = await runDeploy(kube, {
       namespace: ns.name,

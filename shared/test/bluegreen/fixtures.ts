@@ -32,6 +32,8 @@ export interface AppOptions {
   service?: boolean;
   hpa?: boolean;
   version?: string;
+  nodeSelector?: Record<string, string>;
+  progressDeadlineSeconds?: number;
 }
 
 /** The objects of app `api` as a chart renders them: a Deployment, a Service, a ConfigMap it uses, maybe an HPA. */
@@ -47,10 +49,12 @@ export function appObjects(options: AppOptions = {}): SourcedObject[] {
       },
       spec: {
         replicas: options.replicas ?? 2,
+        progressDeadlineSeconds: options.progressDeadlineSeconds,
         selector: { matchLabels: labels },
         template: {
           metadata: { labels, annotations: options.annotations ?? {} },
           spec: {
+            nodeSelector: options.nodeSelector,
             containers: [
               {
                 name: 'api',

@@ -191,6 +191,24 @@ describe('audit of a live cluster', () => {
     expect(drift?.message).toContain('selects colour green');
   });
 
+  it('works with exactly the Role docs/audit.md ships', async () => {
+    const docs = readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'audit.md'), 'utf8');
+    const role = /## Permissions[\s\S]*?```yaml\n([\s\S]*?)```/.exec(docs)?.[1];
+    expect(role).toContain('kind: Role');
+    const kubeconfig = await serviceAccountKubeconfig(ns.name, 'documented-auditor', role as string);
+    const config = join(mkdtempSync(join(tmpdir(), 'gl-live-config-')), 'audit.yaml');
+    writeFileSync(config, 'settings:\n  restartThreshold: 2\n');
+    const { outputs, report } = await runAuditCommand({
+      cluster: 'true',
+      namespaces: ns.name,
+      kubeconfig,
+      config,
+      'fail-on': 'never',
+    });
+    expect(outputs?.findings).toBe(String(report?.findings.length));
+    expect(report?.findings.some((finding) => finding.ruleId === 'GL-LIVE-001')).toBe(true);
+  });
+
   it('names the missing permission under a least-privilege ServiceAccount', async () => {
     const kubeconfig = await serviceAccountKubeconfig(ns.name, 'auditor', [
       {
@@ -204,6 +222,7 @@ describe('audit of a live cluster', () => {
     const failure = lines.find((line) => line.includes('list deployments'));
     expect(failure).toContain('permission denied');
     expect(failure).toContain('deployments');
+    expect(failure).toContain('docs/audit.md#permissions');
     expect(lines.join('\n')).not.toContain(kubeconfig.match(/token: (\S+)/)?.[1] ?? 'no token');
   });
 });

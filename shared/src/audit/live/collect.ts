@@ -9,7 +9,8 @@ import {
   VersionApi,
 } from '@kubernetes/client-node';
 import type { Kube } from '../../kube/client.ts';
-import { kubeError } from '../../kube/errors.ts';
+import { kubeError, statusCode } from '../../kube/errors.ts';
+import { GreenlightError } from '../../runtime/errors.ts';
 import type { AuditObject } from '../types.ts';
 
 /** What live mode reads from the cluster. */
@@ -129,6 +130,18 @@ function listers(kube: Kube): Lister[] {
   ];
 }
 
+/** A failed call as a GreenlightError; a refused permission points at the Role audit needs, not the deployer's. */
+function auditKubeError(error: unknown, kube: Kube, what: string): GreenlightError {
+  const failure = kubeError(error, { what, server: kube.server });
+  if (statusCode(error) !== 403) return failure;
+  return new GreenlightError({
+    what: failure.what,
+    reason: failure.reason,
+    hint: 'bind the identity in the kubeconfig to the read-only Role (or ClusterRole, for all namespaces) in docs/audit.md#permissions, or narrow `namespaces` to those it may read',
+    cause: error,
+  });
+}
+
 /**
  * Reads what live mode audits: workloads, their pods, Services, release records and the policies around them, in
  * `namespaces` (all namespaces when empty), and the API server's version. A missing permission fails with the
@@ -148,11 +161,11 @@ export async function collectLive(
       try {
         listed = namespace === undefined ? await lister.everywhere() : await lister.inNamespace(namespace);
       } catch (error) {
-        const failure = kubeError(error, {
-          what: `list ${lister.plural}${namespace ? ` in namespace ${namespace}` : ' in all namespaces'}`,
-          server: kube.server,
-        });
-        throw failure;
+        throw auditKubeError(
+          error,
+          kube,
+          `list ${lister.plural}${namespace ? ` in namespace ${namespace}` : ' in all namespaces'}`,
+        );
       }
       for (const item of listed.items)
         objects.push({ object: { ...item, apiVersion: lister.apiVersion, kind: lister.kind } });
@@ -162,7 +175,7 @@ export async function collectLive(
   try {
     kubernetesVersion = (await kube.config.makeApiClient(VersionApi).getCode()).gitVersion;
   } catch (error) {
-    throw kubeError(error, { what: 'read the Kubernetes version', server: kube.server });
+    throw auditKubeError(error, kube, 'read the Kubernetes version');
   }
   return { objects, kubernetesVersion, namespaces: namespaces.length > 0 ? [...namespaces] : 'all' };
 }

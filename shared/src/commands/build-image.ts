@@ -532,6 +532,17 @@ function outputsOf(report: ImageReport): Record<string, string> {
   };
 }
 
+/** The error for a run the runner cancelled: which phase it stopped in, and that a re-run is safe. */
+function cancelled(context: CommandContext, cause: unknown): GreenlightError {
+  const phase = context.clock.phases.at(-1);
+  return new GreenlightError({
+    what: 'build-image',
+    reason: `cancelled${phase ? ` during ${phase.name}` : ''}: ${describeError(context.signal.reason ?? cause)}`,
+    hint: 'every phase is safe to repeat: re-run the job. Tags are written only after the release check',
+    cause,
+  });
+}
+
 export const buildImage = defineCommand({
   name: 'build-image',
   description: 'Build, tag and push an image, or retag an existing digest without rebuilding',
@@ -565,7 +576,8 @@ export const buildImage = defineCommand({
       const report = inputs.mode === 'retag' ? await retag(run) : await build(run);
       if (inputs.summary) writeReport(context.summary, report, context.clock.phases);
       return outputsOf(report);
-    } catch (error) {
+    } catch (caught) {
+      const error = context.signal.aborted ? cancelled(context, caught) : caught;
       // The end of the tool's log (build, export or copy) goes into the summary, collapsed.
       const tail = error instanceof BuildFailure ? error.tail : [];
       writeFailureReport(context.summary, context.clock.phases, tail, (text) => redact(text, secrets));

@@ -23,6 +23,13 @@ export interface ToolOptions {
   tailLines?: number;
 }
 
+/** The error a cancelled run rejects with: the signal's reason when it is an error. */
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  return new DOMException(reason === undefined ? 'The operation was aborted' : String(reason), 'AbortError');
+}
+
 /** A bounded buffer of the last lines seen. */
 export class LineTail {
   private readonly lines: string[] = [];
@@ -71,12 +78,23 @@ export function runTool(
   return new Promise((resolve, reject) => {
     const tail = new LineTail(options.tailLines ?? 80);
     let stdout = '';
+    if (options.signal?.aborted) {
+      reject(abortError(options.signal));
+      return;
+    }
     const child = spawn(command, [...args], {
       env: options.env ?? process.env,
       cwd: options.cwd,
-      signal: options.signal,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    // On cancellation the tool gets SIGTERM (buildah and skopeo clean up and stop their children), SIGKILL if it
+    // is still there 10 s later; the promise settles only once it has exited, so nothing runs on behind us.
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     const onLine = (line: string) => {
       tail.push(line);
       options.onLine?.(line);
@@ -94,11 +112,17 @@ export function runTool(
       // The tool may exit before reading its input; its exit code tells what happened.
     });
     child.stdin.end(options.stdin ?? '');
-    child.once('error', reject);
+    child.once('error', (error) => {
+      options.signal?.removeEventListener('abort', onAbort);
+      reject(error);
+    });
     child.once('close', (code, signal) => {
+      options.signal?.removeEventListener('abort', onAbort);
+      clearTimeout(killTimer);
       out.flush();
       err.flush();
-      resolve({ code: code ?? (signal ? 128 : 1), tail: tail.toArray(), stdout });
+      if (options.signal?.aborted) reject(abortError(options.signal));
+      else resolve({ code: code ?? (signal ? 128 : 1), tail: tail.toArray(), stdout });
     });
   });
 }

@@ -2,7 +2,7 @@
 // retags within a registry and to the htpasswd registry, and the failures that must push nothing.
 
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -405,6 +405,30 @@ describe('build-image failures push nothing', () => {
     expect(run.summary).toContain('about to fail');
     expect(run.summary).toContain('❌ build-image failed');
     expect(run.phases).toContain('build:failed');
+    expect(await listTags(repository)).toEqual([]);
+  });
+
+  it('a cancelled job stops the build tool, pushes nothing, cleans up and says where it stopped', async () => {
+    const repository = `${env.registry}/${unique('it')}/cancelled`;
+    const context = buildContext(env.baseImage, 'cancelled');
+    writeFileSync(join(context, 'Dockerfile'), `FROM ${env.baseImage}\nRUN sleep 600\n`);
+    const runEnv = eventEnv({ name: 'push', ref: 'refs/heads/main', sha: SHA, payload: onMain });
+    const controller = new AbortController();
+    const run = await runBuildImage({ image: repository, context, tags: 'type=raw,value=x' }, runEnv, {
+      signal: controller.signal,
+      onLine: (line) => {
+        if (/^STEP \d+\/\d+: RUN sleep/.test(line)) controller.abort(new Error('cancelled by SIGTERM'));
+      },
+    });
+    expect(run.error).toBeInstanceOf(GreenlightError);
+    expect((run.error as Error).message).toBe(
+      'build-image failed: cancelled during build: cancelled by SIGTERM. ' +
+        'Hint: every phase is safe to repeat: re-run the job. Tags are written only after the release check',
+    );
+    expect(run.phases.at(-1)).toBe('build:failed');
+    expect(
+      readdirSync(runEnv.RUNNER_TEMP as string).filter((name) => name.startsWith('greenlight-build-')),
+    ).toEqual([]);
     expect(await listTags(repository)).toEqual([]);
   });
 

@@ -57,10 +57,24 @@ describe('runTool', () => {
     await expect(runTool('greenlight-no-such-tool', [])).rejects.toThrow(/ENOENT/);
   });
 
-  it('stops the tool when the signal aborts', async () => {
+  it('stops the tool when the signal aborts, and settles only once it has exited', async () => {
     const controller = new AbortController();
-    const running = runTool(node, ['-e', 'setTimeout(() => {}, 60000)'], { signal: controller.signal });
-    controller.abort();
-    await expect(running).rejects.toThrow(/abort/i);
+    let pid = 0;
+    const running = runTool(node, ['-e', 'console.log(process.pid); setTimeout(() => {}, 60000)'], {
+      signal: controller.signal,
+      onLine: (line) => {
+        pid = Number(line);
+        controller.abort(new Error('cancelled by SIGTERM'));
+      },
+    });
+    await expect(running).rejects.toThrow('cancelled by SIGTERM');
+    expect(pid).toBeGreaterThan(0);
+    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
+  });
+
+  it('does not start a tool when the signal is already aborted', async () => {
+    await expect(
+      runTool(node, ['-e', ''], { signal: AbortSignal.abort(new Error('too late')) }),
+    ).rejects.toThrow('too late');
   });
 });

@@ -91,8 +91,13 @@ export interface CommandRun {
 export class RecordingHost implements Host {
   readonly lines: string[] = [];
   readonly secrets: string[] = [];
+  private readonly onLine: ((line: string) => void) | undefined;
+  constructor(onLine?: (line: string) => void) {
+    this.onLine = onLine;
+  }
   info(message: string): void {
     this.lines.push(message);
+    this.onLine?.(message);
   }
   debug(message: string): void {
     this.lines.push(`debug: ${message}`);
@@ -118,11 +123,12 @@ export class RecordingHost implements Host {
 export async function runBuildImage(
   inputs: Record<string, string>,
   env: NodeJS.ProcessEnv,
+  options: { signal?: AbortSignal; onLine?: (line: string) => void } = {},
 ): Promise<CommandRun> {
-  const host = new RecordingHost();
+  const host = new RecordingHost(options.onLine);
   const summary = new SummaryBuilder();
   const clock = new PhaseClock();
-  const signal = AbortSignal.timeout(240_000);
+  const signal = options.signal ?? AbortSignal.timeout(240_000);
   const run: CommandRun = { logs: host.lines, summary: '', phases: [], secrets: host.secrets };
   try {
     const parsed = readInputs(

@@ -309,6 +309,22 @@ describe('build-image events', () => {
   });
 });
 
+describe('build-image progress', () => {
+  it('says the build is alive, and at which step, when the tool is quiet for a while', async () => {
+    const repository = `${env.registry}/${unique('it')}/slow`;
+    const context = buildContext(env.baseImage, 'slow');
+    writeFileSync(join(context, 'Dockerfile'), `FROM ${env.baseImage}\nRUN sleep 25\n`);
+    const run = await runBuildImage(
+      { image: repository, context, tags: 'type=raw,value=slow' },
+      eventEnv({ name: 'push', ref: 'refs/heads/main', sha: SHA, payload: onMain }),
+    );
+    await expectPushed(run, repository, ['slow']);
+    expect(run.logs).toContainEqual(
+      expect.stringMatching(/^still building \(STEP 2\/\d+: RUN sleep 25\), \d+ s$/),
+    );
+  });
+});
+
 describe('build-image with a version in RELEASE.txt', () => {
   it('releases 3.0.0 from the file on main once; later pushes with the same file are ordinary builds', async () => {
     const repository = `${env.registry}/${unique('it')}/file`;

@@ -11,18 +11,18 @@ const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
 
 describe('parseImageRef', () => {
   it.each([
-    ['nginx', { registry: 'docker.io', repository: 'library/nginx', tag: undefined }],
+    ['nginx', { registry: 'docker.io', repository: 'library/nginx' }],
     ['nginx:1.27', { registry: 'docker.io', repository: 'library/nginx', tag: '1.27' }],
     ['bitnami/redis:7.2', { registry: 'docker.io', repository: 'bitnami/redis', tag: '7.2' }],
-    ['localhost/app', { registry: 'localhost', repository: 'app', tag: undefined }],
-    ['registry:5000/team/app', { registry: 'registry:5000', repository: 'team/app', tag: undefined }],
+    ['localhost/app', { registry: 'localhost', repository: 'app' }],
+    ['registry:5000/team/app', { registry: 'registry:5000', repository: 'team/app' }],
     [
       'registry.example.com:5000/team/app:1.2.3',
       { registry: 'registry.example.com:5000', repository: 'team/app', tag: '1.2.3' },
     ],
     [
       `ghcr.io/acme/api@${DIGEST}`,
-      { registry: 'ghcr.io', repository: 'acme/api', tag: undefined, digest: DIGEST },
+      { registry: 'ghcr.io', repository: 'acme/api', digest: DIGEST },
     ],
     [
       `ghcr.io/acme/api:1.0@${DIGEST}`,

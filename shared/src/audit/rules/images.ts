@@ -1,4 +1,4 @@
-import { parseImageRef, registryAllowed } from '../image-ref.ts';
+import { parseImageRef, readImageRef, registryAllowed } from '../image-ref.ts';
 import { containerLabel, containersOf, defineRule, report } from './helpers.ts';
 
 export const imageRules = [
@@ -13,12 +13,12 @@ export const imageRules = [
     *check(context) {
       for (const { workload, entry, container } of containersOf(context, { init: true })) {
         const image = container.image ?? '';
-        const ref = parseImageRef(image);
+        const { ref, problem } = readImageRef(image);
         if (!ref) {
           yield report(
             workload.target,
             [...entry.path, 'image'],
-            `${containerLabel(entry)} has an image reference that cannot be read: "${image}"`,
+            `${containerLabel(entry)} has an image reference that cannot be read ("${image}"): ${problem}`,
           );
           continue;
         }

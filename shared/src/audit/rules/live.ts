@@ -1,4 +1,5 @@
 import type { V1ConfigMap, V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
+import { APP_LABEL, COLOR_LABEL } from '../../bluegreen/switch.ts';
 import {
   type Color,
   decodeRecord,
@@ -11,9 +12,7 @@ import type { AuditContext } from '../context.ts';
 import type { AuditObject } from '../types.ts';
 import { defineRule, report } from './helpers.ts';
 
-/** Labels of the blue-green convention (see docs/deploy-bluegreen.md). */
-const COLOR_LABEL = 'greenlight.dev/color';
-const APP_LABEL = 'greenlight.dev/app';
+/** Labels of the release record (the colour and app labels come from the blue-green switch, which sets them). */
 const ENVIRONMENT_LABEL = 'greenlight.dev/environment';
 const MANAGED_BY = 'app.kubernetes.io/managed-by';
 

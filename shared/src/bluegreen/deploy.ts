@@ -10,6 +10,7 @@ import { acquireLock, type HeldLock, lockName } from '../kube/lock.ts';
 import { withRetry } from '../kube/retry.ts';
 import { waitForRollout } from '../kube/rollout.ts';
 import {
+  activeRevision,
   type Color,
   latestRevision,
   liveColor,
@@ -177,6 +178,24 @@ export async function deployBlueGreen(
       }),
     );
     const thePlan = plan;
+    const serving = activeRevision(state.record);
+    if (serving && serving.color === state.live && serving.fingerprint === plan.fingerprint) {
+      // A re-run of a release that is already live (a re-run workflow, or promote: auto done before).
+      host.info(
+        `nothing to deploy: revision ${serving.revision} on ${serving.color} already runs this release`,
+      );
+      result.color = serving.color;
+      result.previousColor = state.live;
+      result.revision = serving.revision;
+      result.release = serving;
+      result.ready = true;
+      result.active = true;
+      result.notes.push(
+        `revision ${serving.revision} on ${serving.color} already runs this release; nothing was applied`,
+      );
+      for (const phase of ['apply', 'rollout', 'gates']) clock.skip(phase);
+      return result;
+    }
     result.notes.push(...plan.notes);
     for (const note of plan.notes) host.info(`note: ${note}`);
     result.previewUrl = previewUrl(options.gates, plan);

@@ -91,7 +91,7 @@ export interface DeployPlan {
   replicas: number;
   /** App version from the rendered workload's `app.kubernetes.io/version` label, when set. */
   appVersion?: string;
-  /** A hash of everything applied for the candidate: the same inputs give the same fingerprint. */
+  /** A hash of the rendered objects and images: the same release gives the same fingerprint on either colour. */
   fingerprint: string;
   /** Things a person should know (kept in the log). */
   notes: string[];
@@ -285,13 +285,13 @@ export function planDeploy(input: PlanInput): DeployPlan {
   const shared = objects.filter((o) => !consumed.has(o));
   const appVersion =
     workload.metadata?.labels?.['app.kubernetes.io/version'] ?? templateLabels['app.kubernetes.io/version'];
-  const fingerprint = hashOf([
-    configCopies,
-    shared.map((s) => s.object),
-    deployment,
-    autoscalers,
-    previewServices,
-  ]);
+  // The release's identity: what was rendered and which images, whatever the colour or replica count.
+  const fingerprint = hashOf({
+    app,
+    environment: input.environment,
+    objects: input.objects.map((o) => o.object),
+    images: [...input.images].sort(),
+  });
   return {
     app,
     namespace,

@@ -43,6 +43,21 @@ describe('deploy-bluegreen against testenv', () => {
     ).rejects.toMatchObject({ code: 404 });
   });
 
+  it('re-running the first deploy finds the release live and changes nothing', async () => {
+    const before = await kube.apps.readNamespacedDeployment({ name: 'api-blue', namespace: ns.name });
+    const { result, error, lines } = await runDeploy(kube, { namespace: ns.name });
+    expect(error, lines.join('\n')).toBeUndefined();
+    expect(result).toMatchObject({ color: 'blue', revision: 1, active: true, applied: [] });
+    expect(lines.join('\n')).toContain('nothing to deploy: revision 1 on blue already runs this release');
+    await expect(
+      kube.apps.readNamespacedDeployment({ name: 'api-green', namespace: ns.name }),
+    ).rejects.toMatchObject({ code: 404 });
+    const after = await kube.apps.readNamespacedDeployment({ name: 'api-blue', namespace: ns.name });
+    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    const { record } = await readRecord(kube, key(ns.name));
+    expect(record.revisions).toHaveLength(1);
+  });
+
   it('second deploy: green comes up beside blue while the active Service stays on blue', async () => {
     const blueBefore = await kube.apps.readNamespacedDeployment({ name: 'api-blue', namespace: ns.name });
     const { result, error, lines } = await runDeploy(kube, {

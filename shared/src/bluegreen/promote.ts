@@ -308,11 +308,22 @@ export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOu
     };
     // A job cancelled between the flip and the record must not leave traffic on an unverified candidate: put it
     // back on the live colour (with a short deadline of its own, the run's signal having fired) and say so.
+    let flipStarted = false;
     const undoOnCancel = async <T>(step: () => Promise<T>): Promise<T> => {
       try {
         return await step();
       } catch (error) {
         if (!options.signal.aborted || !live) throw error;
+        if (!flipStarted) {
+          await tracker?.report('failure', `cancelled before the flip; traffic stays on ${previous}`);
+          throw new GreenlightError({
+            what: `promote revision ${candidate.revision}`,
+            object: { kind: 'Service', name: activeServiceName(app), namespace },
+            reason: `the job was cancelled (${describeError(options.signal.reason)}) before the flip; traffic stays on ${previous}`,
+            hint: 'the candidate is still deployed: run promote again to retry',
+            cause: error,
+          });
+        }
         host.warning(`cancelled: switching traffic back to ${previous} so nothing is left half-switched`);
         await flipTo(
           { kube, namespace, host, deadline: Date.now() + 20_000 },
@@ -347,6 +358,7 @@ export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOu
         outcome.recheck = await clock.run('re-check the candidate', () =>
           recheckCandidate(context, options, candidate),
         );
+        flipStarted = true;
         await clock.run(`switch traffic to ${target}`, () =>
           flipOrFlipBack(context, options, target, previous, live !== undefined),
         );

@@ -12,7 +12,7 @@ import {
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TestNamespace } from '../../../testenv/src/index.ts';
 import { promoteRelease } from '../../src/bluegreen/promote.ts';
-import { rollbackRelease } from '../../src/bluegreen/rollback.ts';
+import { rollbackRelease, scaleColor, waitForColorReady } from '../../src/bluegreen/rollback.ts';
 import { endpointCensus, formatCensus, onlyColor, readyTotal } from '../../src/bluegreen/switch.ts';
 import { defaultGates } from '../../src/health/spec.ts';
 import type { Kube } from '../../src/kube/client.ts';
@@ -132,7 +132,13 @@ async function startWatcher(kube: Kube, namespace: string, initial: Color) {
   };
 }
 
-describe(`invariant over ${CYCLES} promote and rollback cycles`, () => {
+// Two ways to run the cycles: the previous colour kept up (every rollback is a pure flip), and the previous colour
+// scaled to zero after each flip (every rollback first scales it up and waits for it, every promote follows a
+// redeploy that scales the idle colour back up).
+describe.each([
+  { mode: 'keep-previous', keepPrevious: true },
+  { mode: 'scale-down', keepPrevious: false },
+])(`invariant over ${CYCLES} promote and rollback cycles ($mode)`, ({ mode, keepPrevious }) => {
   it(
     'never leaves the active Service without a ready endpoint, and never mixes colours after a flip',
     async () => {
@@ -151,13 +157,21 @@ describe(`invariant over ${CYCLES} promote and rollback cycles`, () => {
         timeoutMs: 60_000,
         gates: defaultGates(),
         scaleDownDelayMs: 0,
-        keepPrevious: true,
+        keepPrevious,
       };
+      const context = { kube, namespace: ns, host: recordingHost().host, deadline: Date.now() + 30 * 60_000 };
       const durations: number[] = [];
       let flips = 0;
       try {
         for (let cycle = 0; cycle < CYCLES; cycle++) {
-          if (cycle > 0) await markIdleAsCandidate(kube, ns, 'green', REPLICAS);
+          if (cycle > 0) {
+            // What a redeploy of the idle colour does: scale it up (when it was scaled down), wait, record it.
+            if (!keepPrevious) {
+              await scaleColor(context, APP, 'green', REPLICAS);
+              await waitForColorReady(context, APP, 'green', REPLICAS);
+            }
+            await markIdleAsCandidate(kube, ns, 'green', REPLICAS);
+          }
           for (const [action, target] of [
             ['promote', 'green'],
             ['rollback', 'blue'],
@@ -185,6 +199,7 @@ describe(`invariant over ${CYCLES} promote and rollback cycles`, () => {
       // The figures for the report (not asserted: timings vary by machine).
       console.log(
         JSON.stringify({
+          mode,
           cycles: CYCLES,
           flips,
           replicas: REPLICAS,

@@ -313,14 +313,18 @@ describe('build-image progress', () => {
   it('says the build is alive, and at which step, when the tool is quiet for a while', async () => {
     const repository = `${env.registry}/${unique('it')}/slow`;
     const context = buildContext(env.baseImage, 'slow');
-    writeFileSync(join(context, 'Dockerfile'), `FROM ${env.baseImage}\nRUN sleep 25\n`);
+    // A fresh value in the step, so buildah's layer cache cannot answer it from an earlier run.
+    writeFileSync(
+      join(context, 'Dockerfile'),
+      `FROM ${env.baseImage}\nRUN sleep 25 && echo ${unique('run')}\n`,
+    );
     const run = await runBuildImage(
       { image: repository, context, tags: 'type=raw,value=slow' },
       eventEnv({ name: 'push', ref: 'refs/heads/main', sha: SHA, payload: onMain }),
     );
     await expectPushed(run, repository, ['slow']);
     expect(run.logs).toContainEqual(
-      expect.stringMatching(/^still building \(STEP 2\/\d+: RUN sleep 25\), \d+ s$/),
+      expect.stringMatching(/^still building \(STEP 2\/\d+: RUN sleep 25 && echo run-[0-9a-f]+\), \d+ s$/),
     );
   });
 });

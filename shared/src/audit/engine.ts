@@ -50,6 +50,18 @@ export function formatField(object: unknown, path: FieldPath): string {
   return text;
 }
 
+/**
+ * The identity a fingerprint uses: the object itself, except for a pod a controller owns, whose generated name
+ * changes with every restart; its owner stands in for it, so a baseline of live findings keeps matching.
+ */
+function stableIdentity(target: AuditObject, object: Finding['object']): Finding['object'] {
+  if (object.kind !== 'Pod') return object;
+  const owner =
+    target.object.metadata?.ownerReferences?.find((reference) => reference.controller) ??
+    target.object.metadata?.ownerReferences?.[0];
+  return owner ? { kind: `Pod of ${owner.kind}`, name: owner.name, namespace: object.namespace } : object;
+}
+
 /** The fingerprint of a finding: stable while the rule, the object and the field stay the same. */
 export function findingFingerprint(ruleId: string, object: Finding['object'], field: string): string {
   const key = [ruleId, object.kind, object.namespace ?? '', object.name, field].join('\u0000');
@@ -161,7 +173,7 @@ export function evaluate(objects: readonly AuditObject[], options: EngineOptions
         line: place?.line,
         field,
         ...(value ? { value } : {}),
-        fingerprint: findingFingerprint(rule.id, object, field),
+        fingerprint: findingFingerprint(rule.id, stableIdentity(report.target, object), field),
       });
     }
   }

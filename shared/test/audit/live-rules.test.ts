@@ -157,6 +157,15 @@ describe('live rules', () => {
       if (count > 0) expect(findings[0]?.message).toContain(words);
     });
 
+    it('fingerprints a pod by its owner, so a baseline survives pod restarts', () => {
+      const first = live('GL-LIVE-001', [crashing(12, 'Error', MIN, 'CrashLoopBackOff')])[0];
+      const replaced = crashing(12, 'Error', MIN, 'CrashLoopBackOff');
+      replaced.metadata = { ...replaced.metadata, name: 'api-1-other' };
+      const second = live('GL-LIVE-001', [replaced])[0];
+      expect(second?.object.name).toBe('api-1-other');
+      expect(second?.fingerprint).toBe(first?.fingerprint);
+    });
+
     it('is not run on files', () => {
       expect(check('GL-LIVE-001', [crashing(12, 'Error', MIN, 'CrashLoopBackOff')], { now: NOW })).toEqual(
         [],

@@ -20,10 +20,7 @@ describe('parseImageRef', () => {
       'registry.example.com:5000/team/app:1.2.3',
       { registry: 'registry.example.com:5000', repository: 'team/app', tag: '1.2.3' },
     ],
-    [
-      `ghcr.io/acme/api@${DIGEST}`,
-      { registry: 'ghcr.io', repository: 'acme/api', digest: DIGEST },
-    ],
+    [`ghcr.io/acme/api@${DIGEST}`, { registry: 'ghcr.io', repository: 'acme/api', digest: DIGEST }],
     [
       `ghcr.io/acme/api:1.0@${DIGEST}`,
       { registry: 'ghcr.io', repository: 'acme/api', tag: '1.0', digest: DIGEST },

@@ -4,7 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestNamespace, kubeConfig, loadEnv, type TestNamespace } from '../../../testenv/src/index.ts';
+import {
+  createTestNamespace,
+  kubeConfig,
+  loadEnv,
+  serviceAccountKubeconfig,
+  type TestNamespace,
+} from '../../../testenv/src/index.ts';
 import { deployBlueGreen } from '../../src/bluegreen/deploy.ts';
 import { promoteRelease } from '../../src/bluegreen/promote.ts';
 import { renderChart } from '../../src/chart/render.ts';
@@ -142,5 +148,19 @@ describe('promote from-environment', () => {
     const third = await promoteProduction();
     expect(third.log()).toMatch(/production already runs staging's revision/);
     expect(third.outputs.image).toBe(`${REPOSITORY}@${digest('2')}`);
+  });
+
+  it('reads the source through from-kubeconfig when given: its own identity, its own permissions', async () => {
+    const reader = await serviceAccountKubeconfig(staging, 'record-reader', [
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
+    ]);
+    const allowed = await promoteProduction({ 'from-kubeconfig': reader });
+    expect(allowed.log()).toMatch(/production already runs staging's revision/);
+    const blind = await serviceAccountKubeconfig(staging, 'no-reader', [
+      { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
+    ]);
+    await expect(promoteProduction({ 'from-kubeconfig': blind })).rejects.toThrow(
+      /system:serviceaccount:[^:]+:no-reader may not get configmaps in namespace/,
+    );
   });
 });

@@ -198,9 +198,18 @@ export class GitHubFake {
     return this;
   }
 
+  /**
+   * Stops the server. Fails when a request did not validate and nobody cleared `violations`, so a test that
+   * forgets to look still fails: requests that GitHub would refuse never pass silently.
+   */
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.violations.length > 0) {
+      throw new Error(
+        `the GitHub fake saw requests that do not match the OpenAPI description:\n${this.violations.join('\n')}`,
+      );
+    }
   }
 
   /** Answers the next request to `operationId` with `status` and a GitHub-shaped error body. */

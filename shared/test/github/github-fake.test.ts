@@ -8,6 +8,8 @@ beforeAll(async () => {
   fake = await startGitHubFake();
 });
 afterAll(async () => {
+  // The refusals below were on purpose.
+  fake.violations.length = 0;
   await fake.close();
 });
 beforeEach(() => {

@@ -67,7 +67,9 @@ export function podProblem(pod: V1Pod): PodProblem | undefined {
   for (const status of statuses) {
     const waiting = status.state?.waiting;
     if (waiting?.reason && FATAL_WAITING_REASONS.has(waiting.reason)) {
-      const restarts = status.restartCount ? ` after ${status.restartCount} restarts` : '';
+      const restarts = status.restartCount
+        ? ` after ${status.restartCount} restart${status.restartCount === 1 ? '' : 's'}`
+        : '';
       return {
         pod: name,
         container: status.name,

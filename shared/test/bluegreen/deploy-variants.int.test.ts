@@ -76,6 +76,26 @@ describe('deploy variants against testenv', () => {
     expect(byColor).toEqual(['blue:one', 'green:three']);
   });
 
+  it('copies a referenced Secret per colour, keeps it out of the log, and a re-run leaves it unchanged', async () => {
+    const ns = await namespace('deploy-secret');
+    const first = await runDeploy(kube, { namespace: ns, shape: { secret: { TOKEN: 's3cr3t-value' } } });
+    expect(first.error, first.lines.join('\n')).toBeUndefined();
+    const copy = first.result.applied.find((a) => a.ref.kind === 'Secret');
+    expect(copy?.ref.name).toMatch(/^api-secret-[0-9a-f]{10}$/);
+    const secret = await kube.core.readNamespacedSecret({ name: copy?.ref.name as string, namespace: ns });
+    expect(Buffer.from(secret.data?.TOKEN ?? '', 'base64').toString()).toBe('s3cr3t-value');
+    expect(secret.metadata?.labels?.['greenlight.dev/color']).toBe('blue');
+    expect(first.lines.join('\n')).not.toContain('s3cr3t-value');
+    const again = await runDeploy(kube, { namespace: ns, shape: { secret: { TOKEN: 's3cr3t-value' } } });
+    expect(again.error, again.lines.join('\n')).toBeUndefined();
+    expect(again.lines.join('\n')).toContain('nothing to deploy');
+    const candidate = await runDeploy(kube, { namespace: ns, shape: { secret: { TOKEN: 'other' } } });
+    expect(candidate.error, candidate.lines.join('\n')).toBeUndefined();
+    const rerun = await runDeploy(kube, { namespace: ns, shape: { secret: { TOKEN: 'other' } } });
+    expect(rerun.error, rerun.lines.join('\n')).toBeUndefined();
+    expect(rerun.result.applied.filter((a) => a.outcome !== 'unchanged')).toEqual([]);
+  });
+
   it('adopts a plain Deployment and Service without a moment with no ready endpoints', async () => {
     const ns = await namespace('deploy-adopt');
     const labels = { app: 'api' };

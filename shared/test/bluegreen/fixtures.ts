@@ -33,6 +33,8 @@ export interface AppOptions {
   hpa?: boolean;
   version?: string;
   nodeSelector?: Record<string, string>;
+  /** A Secret `api-secret` with this stringData, read by the container as env. */
+  secret?: Record<string, string>;
   progressDeadlineSeconds?: number;
 }
 
@@ -60,7 +62,10 @@ export function appObjects(options: AppOptions = {}): SourcedObject[] {
                 name: 'api',
                 image: `${loadEnv().TESTENV_REGISTRY}/shop/api:latest`,
                 ports: [{ containerPort: 8080 }],
-                envFrom: [{ configMapRef: { name: 'api-config' } }],
+                envFrom: [
+                  { configMapRef: { name: 'api-config' } },
+                  ...(options.secret ? [{ secretRef: { name: 'api-secret' } }] : []),
+                ],
               },
             ],
           },
@@ -74,6 +79,14 @@ export function appObjects(options: AppOptions = {}): SourcedObject[] {
       data: options.config ?? { MODE: 'one' },
     } as KubernetesObject,
   ];
+  if (options.secret) {
+    objects.push({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'api-secret' },
+      stringData: options.secret,
+    } as KubernetesObject);
+  }
   if (options.service !== false) {
     objects.push({
       apiVersion: 'v1',

@@ -128,8 +128,6 @@ export async function deployBlueGreen(
 ): Promise<DeployResult> {
   const { app, namespace, environment } = options;
   const { host, clock } = context;
-  const started = Date.now();
-  const deadline = started + options.timeoutMs;
   const key = { namespace, app, environment };
 
   const lock = await clock.run('lock', async () => {
@@ -151,6 +149,8 @@ export async function deployBlueGreen(
     return held;
   });
   const signal = AbortSignal.any([context.signal, lock.lost]);
+  // `timeout` bounds the rollout and the gates; waiting for another run's lock has its own bound of the same length.
+  const deadline = Date.now() + options.timeoutMs;
   let plan: DeployPlan | undefined;
   let applied = false;
   try {

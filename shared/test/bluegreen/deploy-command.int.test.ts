@@ -159,7 +159,7 @@ describe('the deploy-bluegreen command', () => {
         namespace: ns.name,
         environment: 'staging',
         chart: 'chart',
-        images: 'registry.example.com/other/app@sha256:' + 'e'.repeat(64),
+        images: `registry.example.com/other/app@sha256:${'e'.repeat(64)}`,
       },
       { GREENLIGHT_HELM: env.TESTENV_HELM3, KUBECONFIG: env.KUBECONFIG, GITHUB_WORKSPACE: dir },
     );

@@ -23,6 +23,7 @@ import {
   copyWithinRegistry,
   currentDigests,
   describeImage,
+  imageRevision,
   requireManifest,
   writeTags,
 } from '../image/publish.ts';
@@ -178,7 +179,7 @@ async function logMetadata(run: Run, metadata: Metadata): Promise<void> {
   });
 }
 
-/** Checks the registry answers and accepts the credentials, lists its tags and reads the release tags' digests. */
+/** Checks the registry answers and accepts the credentials, and lists the repository's tags. */
 async function registryState(run: Run, access: 'pull' | 'push'): Promise<string[]> {
   const { host } = run.context;
   host.info(
@@ -289,6 +290,69 @@ async function buildOnce(run: Run, builder: ImageBuilder, metadata: Metadata): P
   });
 }
 
+const REVISION_LABEL = 'org.opencontainers.image.revision';
+
+/**
+ * On a re-run of a release job: the image the registry already holds under this run's release tags, when it
+ * was built from this very commit. A rebuild would differ (timestamps) and trip the immutable-release check, so
+ * the earlier image is the release. Not with `overwrite` (then the user asks for a rebuild) or without push.
+ */
+async function earlierBuildOfThisCommit(
+  run: Run,
+  metadata: Metadata,
+  existing: string[],
+): Promise<{ digest: string; tags: string[]; revision: string } | undefined> {
+  const revision = metadata.labels[REVISION_LABEL];
+  const tags = metadata.tagNames.filter((tag) => isReleaseTag(tag) && existing.includes(tag));
+  if (!run.inputs.push || run.inputs.overwrite || !revision || tags.length === 0) return undefined;
+  return run.context.clock.run('re-run check', async () => {
+    const digests = new Set<string>();
+    for (const tag of tags) {
+      const digest = await run.client.manifestDigest(run.target.repository, tag);
+      if (digest) digests.add(digest);
+    }
+    const [digest] = digests;
+    if (digests.size !== 1 || !digest) return undefined;
+    const built = await imageRevision(run.client, run.target.repository, digest);
+    return built === revision ? { digest, tags, revision } : undefined;
+  });
+}
+
+/** Finishes a re-run with the image built earlier from the same commit: its tags are written again, no build. */
+async function reuse(
+  run: Run,
+  metadata: Metadata,
+  existing: string[],
+  earlier: { digest: string; tags: string[]; revision: string },
+): Promise<ImageReport> {
+  const { clock, host } = run.context;
+  host.info(
+    `release ${earlier.tags.join(', ')} was built from this commit (${earlier.revision}) already, as ` +
+      `${earlier.digest}: this is a re-run, so the image is not rebuilt and its tags are written again`,
+  );
+  clock.skip('build');
+  const plan = await clock.run('release check', () =>
+    checkReleaseTags(run, metadata, existing, earlier.digest),
+  );
+  clock.skip('push');
+  await clock.run('tag', () => applyTags(run, earlier.digest, plan));
+  const description = await clock.run('read back', () =>
+    describeImage(run.client, run.target.repository, earlier.digest),
+  );
+  return {
+    mode: 'build',
+    repository: run.repository,
+    digest: earlier.digest,
+    version: metadata.version,
+    tags: metadata.tags,
+    pushed: true,
+    builder: `not rebuilt: the release of commit ${earlier.revision.slice(0, 12)} was already in the registry`,
+    plan,
+    description,
+    metadata,
+  };
+}
+
 /** Builds, checks release tags, pushes by digest, tags, and reads the result back from the registry. */
 async function build(run: Run): Promise<ImageReport> {
   const { inputs, context } = run;
@@ -318,6 +382,8 @@ async function build(run: Run): Promise<ImageReport> {
         `release tag ${tag} exists already: the push goes ahead only if this build has the same digest`,
       );
   }
+  const earlier = await earlierBuildOfThisCommit(run, metadata, existing);
+  if (earlier) return reuse(run, metadata, existing, earlier);
   const version = await builder
     .version()
     .catch((error: unknown) => `${builder.name} (version unknown: ${describeError(error)})`);

@@ -30,6 +30,8 @@ export interface Manifest {
   /** Set for a single-platform manifest. */
   config?: Descriptor;
   layers?: Descriptor[];
+  /** The manifest's own annotations. */
+  annotations?: Record<string, string>;
 }
 
 /** The sha256 digest of bytes, `sha256:<hex>`. */
@@ -58,6 +60,7 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, di
     manifests?: Descriptor[];
     config?: Descriptor;
     layers?: Descriptor[];
+    annotations?: Record<string, string>;
   };
   if (body.schemaVersion !== 2) {
     throw new Error(`unsupported manifest schema version ${String(body.schemaVersion)}`);
@@ -71,6 +74,7 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined, di
   if (body.manifests) manifest.manifests = body.manifests;
   if (body.config) manifest.config = body.config;
   if (body.layers) manifest.layers = body.layers;
+  if (body.annotations) manifest.annotations = body.annotations;
   return manifest;
 }
 

@@ -147,3 +147,28 @@ export async function copyWithinRegistry(
   await client.putManifest(to, digest, manifest);
   return true;
 }
+
+const REVISION = 'org.opencontainers.image.revision';
+
+/**
+ * The commit an image was built from, as its OCI revision annotation or label says (for an index, its first
+ * platform's). Undefined when the image does not say.
+ */
+export async function imageRevision(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+): Promise<string | undefined> {
+  let manifest = await client.getManifest(repository, digest);
+  if (manifest?.annotations?.[REVISION]) return manifest.annotations[REVISION];
+  if (manifest && isIndex(manifest.mediaType)) {
+    const first = manifest.manifests?.find((child) => child.platform?.os !== 'unknown');
+    manifest = first ? await client.getManifest(repository, first.digest) : undefined;
+    if (manifest?.annotations?.[REVISION]) return manifest.annotations[REVISION];
+  }
+  if (!manifest?.config) return undefined;
+  const config = (await client.getJsonBlob(repository, manifest.config.digest)) as
+    | { config?: { Labels?: Record<string, string> | null } }
+    | undefined;
+  return config?.config?.Labels?.[REVISION];
+}

@@ -405,6 +405,21 @@ export class RegistryClient {
     return tags;
   }
 
+  /** Reads a small JSON blob (an image config) by digest; undefined when the repository does not hold it. */
+  async getJsonBlob(repository: string, digest: string): Promise<unknown> {
+    const response = await this.request(`/v2/${repository}/blobs/${digest}`, {
+      scopes: [`repository:${repository}:pull`],
+      accept: [404],
+      what: 'read image config',
+      object: this.label(repository, digest),
+    });
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    return JSON.parse(Buffer.from(await response.arrayBuffer()).toString('utf8'));
+  }
+
   /** True when the repository holds the blob. */
   async hasBlob(repository: string, digest: string): Promise<boolean> {
     const response = await this.request(`/v2/${repository}/blobs/${digest}`, {

@@ -355,6 +355,27 @@ describe('build-image with a version in RELEASE.txt', () => {
       expect((await inspect(`${repository}:${tag}`)).Digest).toBe(outputs.digest);
   });
 
+  it('a re-run of the release job for the same commit reuses the image instead of failing', async () => {
+    const repository = `${env.registry}/${unique('it')}/rerun`;
+    const rules = 'type=semver,pattern={{version}}\ntype=semver,pattern={{major}}.{{minor}}';
+    const event = { name: 'push', ref: 'refs/tags/v5.0.0', sha: SHA, payload: onMain };
+    const first = await runBuildImage(
+      { image: repository, context: buildContext(env.baseImage, 'first attempt'), tags: rules },
+      eventEnv(event),
+    );
+    const original = await expectPushed(first, repository, ['5.0.0', '5.0', 'latest']);
+    // The re-run checks out the same commit; the rebuild would differ (a new timestamp), here its content too.
+    const rerun = await runBuildImage(
+      { image: repository, context: buildContext(env.baseImage, 'second attempt'), tags: rules },
+      eventEnv(event),
+    );
+    const outputs = await expectPushed(rerun, repository, ['5.0.0', '5.0', 'latest']);
+    expect(outputs.digest).toBe(original.digest);
+    expect(rerun.phases).toContain('build:skipped');
+    expect(rerun.logs).toContainEqual(expect.stringContaining(`was built from this commit (${SHA}) already`));
+    expect(rerun.summary).toContain('not rebuilt');
+  });
+
   it('a tag push of an existing release is still refused: a tag is a deliberate release', async () => {
     const repository = `${env.registry}/${unique('it')}/file-tag`;
     const first = await runBuildImage(

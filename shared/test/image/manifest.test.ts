@@ -62,6 +62,13 @@ describe('parseManifest', () => {
     expect(parseManifest(Buffer.from(JSON.stringify(single)), undefined, d('f')).digest).toBe(d('f'));
   });
 
+  it('keeps the manifest annotations', () => {
+    const body = { ...single, annotations: { 'org.opencontainers.image.revision': 'abc' } };
+    expect(parseManifest(Buffer.from(JSON.stringify(body)), undefined).annotations).toEqual({
+      'org.opencontainers.image.revision': 'abc',
+    });
+  });
+
   it('rejects schema version 1', () => {
     expect(() => parseManifest(Buffer.from('{"schemaVersion":1}'), undefined)).toThrow(/schema version 1/);
   });

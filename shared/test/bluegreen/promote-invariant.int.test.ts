@@ -42,6 +42,9 @@ interface Tally {
   mixedAfterFlip: number;
   /** Instants observed between a flip's start and the watcher seeing it complete (mixing is allowed there). */
   duringFlip: number;
+  /** Instants seen while the set-up's slices were still filling, before any flip (reported, not judged). */
+  beforeFirstSettle: number;
+  zeroBeforeFirstSettle: number;
   examples: string[];
 }
 
@@ -64,7 +67,15 @@ async function startWatcher(kube: Kube, namespace: string, initial: Color) {
     false,
     podSelector,
   );
-  const tally: Tally = { instants: 0, zeroReady: 0, mixedAfterFlip: 0, duringFlip: 0, examples: [] };
+  const tally: Tally = {
+    instants: 0,
+    zeroReady: 0,
+    mixedAfterFlip: 0,
+    duringFlip: 0,
+    beforeFirstSettle: 0,
+    zeroBeforeFirstSettle: 0,
+    examples: [],
+  };
   // `settled` is the colour the watcher has seen the Service settle on; undefined while a flip is under way.
   // The count starts once the watcher has seen the initial colour fully in place: the EndpointSlice controller may
   // still be filling the slices right after the set-up, which is not a flip.
@@ -77,6 +88,8 @@ async function startWatcher(kube: Kube, namespace: string, initial: Color) {
     if (!synced) return;
     const census = endpointCensus(slices.list(), pods.list());
     if (!counting) {
+      tally.beforeFirstSettle++;
+      if (readyTotal(census) === 0) tally.zeroBeforeFirstSettle++;
       if (awaiting && onlyColor(census, awaiting)) {
         counting = true;
         settled = awaiting;
@@ -205,6 +218,8 @@ describe.each([
           replicas: REPLICAS,
           instants: tally.instants,
           instantsDuringFlips: tally.duringFlip,
+          setUpInstants: tally.beforeFirstSettle,
+          setUpZeroReady: tally.zeroBeforeFirstSettle,
           zeroReadyInstants: tally.zeroReady,
           mixedInstantsAfterFlip: tally.mixedAfterFlip,
           flipMs: { median: at(0.5), p95: at(0.95), max: at(1) },

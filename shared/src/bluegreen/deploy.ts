@@ -402,7 +402,11 @@ async function readState(
       return !labels[COLOR_LABEL] && Object.entries(selector).every(([k, v]) => labels[k] === v);
     });
     if (plain?.metadata?.name) {
-      snapshot.adopt = { deployment: plain.metadata.name, replicas: plain.spec?.replicas ?? 1 };
+      snapshot.adopt = {
+        deployment: plain.metadata.name,
+        replicas: plain.spec?.replicas ?? 1,
+        selector: { ...selector },
+      };
     }
   }
   const candidate: Color = live ? otherColor(live) : (latestRevision(record)?.color ?? 'blue');

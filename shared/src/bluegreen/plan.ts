@@ -42,9 +42,11 @@ export interface DeploySnapshot {
   existingServices: readonly string[];
   /**
    * A plain Deployment (no colour) running the app before Greenlight, to adopt: the candidate becomes the first
-   * colour and, once healthy, the Service moves to it and this Deployment is scaled to zero.
+   * colour and, once healthy, the Service moves to it and this Deployment is scaled to zero. `selector` is the
+   * live Service's selector: the candidate's pods leave out the labels it matches, so they get no traffic before
+   * they are proven.
    */
-  adopt?: { deployment: string; replicas: number };
+  adopt?: { deployment: string; replicas: number; selector?: Record<string, string> };
 }
 
 export interface PlanInput {
@@ -198,6 +200,17 @@ export function planDeploy(input: PlanInput): DeployPlan {
     );
   }
 
+  // Adoption: the plain Service still routes by the chart's labels; the candidate's pods must not match it yet.
+  const podLabels = { ...templateLabels };
+  const adoptSelector = input.snapshot.adopt?.selector ?? {};
+  const withheld = Object.keys(adoptSelector).filter((key) => podLabels[key] === adoptSelector[key]);
+  for (const key of withheld) delete podLabels[key];
+  if (withheld.length > 0) {
+    notes.push(
+      `adoption: the candidate's pods go without ${withheld.join(', ')} so the old Service cannot route to them before the gates pass`,
+    );
+  }
+
   const deploymentName = colorDeploymentName(app, candidate);
   const deployment: V1Deployment = {
     ...workload,
@@ -217,7 +230,7 @@ export function planDeploy(input: PlanInput): DeployPlan {
         ...workload.spec?.template,
         metadata: {
           ...workload.spec?.template?.metadata,
-          labels: { ...templateLabels, [APP_LABEL]: app, [COLOR_LABEL]: candidate },
+          labels: { ...podLabels, [APP_LABEL]: app, [COLOR_LABEL]: candidate },
         },
         spec: podSpec,
       },

@@ -251,9 +251,19 @@ describe('planDeploy', () => {
 
   it('adopts a plain Deployment: the active Service is planned onto the candidate at its replica count', () => {
     const plan = planDeploy(
-      input(base(), { snapshot: { existingServices: ['api'], adopt: { deployment: 'api', replicas: 4 } } }),
+      input(base(), {
+        snapshot: {
+          existingServices: ['api'],
+          adopt: { deployment: 'api', replicas: 4, selector: { app: 'api' } },
+        },
+      }),
     );
     expect(plan.replicas).toBe(4);
+    // The old Service selects app=api: the candidate's pods leave that label out until the switch.
+    expect(plan.deployment.spec?.template.metadata?.labels).toEqual({
+      'greenlight.dev/app': 'api',
+      'greenlight.dev/color': 'blue',
+    });
     expect(plan.activeServices.map((s) => s.metadata?.name)).toEqual(['api']);
   });
 

@@ -122,12 +122,17 @@ describe('deploy variants against testenv', () => {
     });
     // Watch the Service's endpoints through the whole adoption and keep the fewest ready endpoints seen.
     const counts: number[] = [];
+    const mixed: string[][] = [];
     const stop = new AbortController();
     const watching = watchUntil(
       kube,
       [endpointSliceSource(kube, ns, 'api')] as const,
       ([slices]) => {
-        counts.push(readyEndpointPods(slices as readonly V1EndpointSlice[]).size);
+        const pods = [...readyEndpointPods(slices as readonly V1EndpointSlice[])];
+        counts.push(pods.length);
+        // Old pods and blue pods together would mean blue got traffic before the switch.
+        if (pods.some((p) => p.startsWith('api-blue-')) && pods.some((p) => !p.startsWith('api-blue-')))
+          mixed.push(pods);
         return undefined;
       },
       {
@@ -159,6 +164,8 @@ describe('deploy variants against testenv', () => {
     const seenAfterReady = counts.slice(counts.indexOf(2));
     expect(seenAfterReady.length).toBeGreaterThan(1);
     expect(Math.min(...seenAfterReady)).toBeGreaterThan(0);
+    expect(mixed).toEqual([]);
+    expect(counts.at(-1)).toBe(2);
     expect((await recordOf(ns)).revisions[0]).toMatchObject({ color: 'blue', status: 'active' });
   });
 });

@@ -369,7 +369,8 @@ export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOu
         );
         host.info(`Traffic is on ${target}: ${formatCensus(outcome.census)}`);
       } catch (error) {
-        await tracker?.report('failure', describeError(error));
+        // A cancellation is reported once, by undoOnCancel, with where traffic ended up.
+        if (!options.signal.aborted) await tracker?.report('failure', describeError(error));
         throw error;
       }
 
@@ -378,6 +379,18 @@ export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOu
           verifyWindow(context, options, candidate, signal),
         );
         outcome.verification = report;
+        if (!report.passed && !live) {
+          // Nothing served before this candidate: there is no colour to go back to.
+          const reason = `verification failed: ${report.failure}`;
+          await updateRecord(kube, key, (r) => markVerificationFailed(r, candidate.revision, reason), signal);
+          await tracker?.report('failure', reason);
+          throw new GreenlightError({
+            what: `verify revision ${candidate.revision} on ${target}`,
+            object: { kind: 'Service', name: activeServiceName(app), namespace },
+            reason: `${report.failure}; nothing served before it, so there is no colour to switch back to`,
+            hint: 'fix the release and deploy again; the candidate still receives the traffic',
+          });
+        }
         if (!report.passed) {
           const reason = `verification failed: ${report.failure}`;
           host.warning(`${reason}; switching traffic back to ${previous}`);

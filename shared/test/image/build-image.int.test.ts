@@ -13,6 +13,7 @@ import {
   eventEnv,
   inspect,
   listTags,
+  rawManifest,
   runBuildImage,
   testenv,
   unique,
@@ -287,6 +288,48 @@ describe('build-image events', () => {
     );
     const outputs = await expectPushed(run, repository, ['3.1.0', '3.1', 'latest']);
     expect(outputs.version).toBe('3.1.0');
+  });
+
+  it('target, build args, labels and annotations reach the image', async () => {
+    const repository = `${env.registry}/${unique('it')}/stages`;
+    const context = buildContext(env.baseImage, 'stages');
+    writeFileSync(
+      join(context, 'Dockerfile'),
+      [
+        `FROM ${env.baseImage} AS first`,
+        'ARG FLAVOUR=plain',
+        'LABEL stage=first flavour=$FLAVOUR',
+        'FROM first AS second',
+        'LABEL stage=second',
+        '',
+      ].join('\n'),
+    );
+    const run = await runBuildImage(
+      {
+        image: repository,
+        context,
+        target: 'first',
+        'build-args': 'FLAVOUR=spicy',
+        tags: 'type=raw,value=first',
+        labels: 'org.opencontainers.image.title=custom title\nteam=shop',
+        annotations: 'org.opencontainers.image.description=built by the test',
+      },
+      eventEnv({ name: 'push', ref: 'refs/heads/main', sha: SHA, payload: onMain }),
+    );
+    await expectPushed(run, repository, ['first']);
+    const labels = (await inspect(`${repository}:first`)).Labels ?? {};
+    expect(labels).toMatchObject({
+      stage: 'first',
+      flavour: 'spicy',
+      team: 'shop',
+      'org.opencontainers.image.title': 'custom title',
+      'org.opencontainers.image.revision': SHA,
+    });
+    const { annotations } = await rawManifest(`${repository}:first`);
+    expect(annotations).toMatchObject({
+      'org.opencontainers.image.description': 'built by the test',
+      'org.opencontainers.image.revision': SHA,
+    });
   });
 
   it('a build secret reaches RUN --mount=type=secret, is masked, and is never written to the log', async () => {

@@ -178,3 +178,14 @@ export async function listTags(repository: string, auth?: string): Promise<strin
     throw error;
   }
 }
+
+/** The manifest as the registry stores it (skopeo --raw), for its annotations. */
+export async function rawManifest(reference: string): Promise<{ annotations?: Record<string, string> }> {
+  const { stdout } = await exec('skopeo', [
+    'inspect',
+    '--raw',
+    '--tls-verify=false',
+    `docker://${reference}`,
+  ]);
+  return JSON.parse(stdout);
+}

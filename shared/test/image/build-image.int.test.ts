@@ -15,6 +15,7 @@ import {
   listTags,
   rawManifest,
   runBuildImage,
+  tempDir,
   testenv,
   unique,
 } from './support.ts';
@@ -249,6 +250,37 @@ describe('build-image with buildah on the testenv registry', () => {
     expect(outputs.digest).toBe(digests['2.0.0']);
     expect(run.summary).toContain('skopeo copy (digest preserved)');
     expect([...run.logs, run.summary, outputs.json].join('\n')).not.toContain(env.password);
+  });
+});
+
+describe('build-image login from the existing Docker config', () => {
+  it('pushes to the htpasswd registry with the login docker left in config.json, and says where it came from', async () => {
+    const repository = `${env.authRegistry}/${unique('it')}/app`;
+    const dockerConfig = tempDir('docker-config');
+    const auth = Buffer.from(`${env.user}:${env.password}`).toString('base64');
+    writeFileSync(
+      join(dockerConfig, 'config.json'),
+      JSON.stringify({ auths: { [env.authRegistry]: { auth } } }),
+      {
+        mode: 0o600,
+      },
+    );
+    const run = await runBuildImage(
+      {
+        image: repository,
+        context: buildContext(env.baseImage, 'docker config login'),
+        tags: 'type=raw,value=cfg',
+      },
+      {
+        ...eventEnv({ name: 'push', ref: 'refs/heads/main', sha: SHA, payload: onMain }),
+        DOCKER_CONFIG: dockerConfig,
+      },
+    );
+    await expectPushed(run, repository, ['cfg'], authFile(env.authRegistry, env.user, env.password));
+    expect(run.logs).toContainEqual(
+      `registry ${env.authRegistry}: credentials from docker config (${join(dockerConfig, 'config.json')})`,
+    );
+    expect([...run.logs, run.summary].join('\n')).not.toContain(env.password);
   });
 });
 

@@ -30,8 +30,9 @@ export async function queryValue(
     body = (await response.json()) as QueryResponse;
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    const cause = (error as { cause?: { code?: string } }).cause;
-    return { value: undefined, why: `Prometheus did not answer: ${cause?.code ?? (error as Error).message}` };
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+    return { value: undefined, why: `Prometheus did not answer: ${reason}` };
   }
   if (body.status !== 'success' || !body.data)
     return { value: undefined, why: `query error: ${body.error ?? 'unknown'}` };

@@ -78,6 +78,6 @@ describe('Prometheus gate against testenv Prometheus', () => {
       deadline: Date.now() + 500,
     });
     expect(result.passed).toBe(false);
-    expect(result.detail).toContain('Prometheus did not answer: ECONNREFUSED');
+    expect(result.detail).toMatch(/^Prometheus did not answer: \S+/);
   });
 });

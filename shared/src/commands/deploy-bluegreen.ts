@@ -151,6 +151,8 @@ async function render(
       namespace: inputs.namespace,
       root,
       signal,
+      // Like Docker, treat a registry on the loopback interface as plain HTTP (a local or CI-service registry).
+      plainHttp: /^oci:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?\//.test(inputs.chart),
     });
   }
   return loadManifests(inputs.manifests, root);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,6 +150,41 @@ describe('the deploy-bluegreen command', () => {
     const config = await kube.core.readNamespacedConfigMap({ name: configName, namespace: ns.name });
     expect(config.data).toEqual({ MESSAGE: 'second' });
     expect(green.spec?.template.spec?.containers[0]?.image).toBe(image('d'));
+  });
+
+  it('deploys a chart pulled from an OCI registry at a given version', async () => {
+    const env = loadEnv();
+    const oci = await createTestNamespace('deploy-oci');
+    try {
+      const packages = mkdtempSync(join(tmpdir(), 'greenlight-oci-'));
+      execFileSync(env.TESTENV_HELM4, ['package', join(dir, 'chart'), '--destination', packages], {
+        stdio: 'pipe',
+      });
+      execFileSync(env.TESTENV_HELM4, [
+        'push',
+        join(packages, 'api-0.3.0.tgz'),
+        `oci://${env.TESTENV_REGISTRY}/greenlight-deploy-test`,
+        '--plain-http',
+      ]);
+      const run = await runCommand(
+        {
+          app: 'api',
+          namespace: oci.name,
+          environment: 'staging',
+          chart: `oci://${env.TESTENV_REGISTRY}/greenlight-deploy-test/api`,
+          'chart-version': '0.3.0',
+          images: image('e'),
+        },
+        { GREENLIGHT_HELM: env.TESTENV_HELM4, KUBECONFIG: env.KUBECONFIG, GITHUB_WORKSPACE: dir },
+      );
+      expect(run.outputs, run.lines.join('\n')).toBeDefined();
+      expect(JSON.parse(run.outputs?.release ?? '{}')).toMatchObject({
+        chart: { name: 'api', version: '0.3.0' },
+        appVersion: '1.4.0',
+      });
+    } finally {
+      await oci.delete();
+    }
   });
 
   it('fails with the reason when an images entry matches no container', async () => {

@@ -31,6 +31,7 @@ import {
   endpointCensus,
   flipTo,
   formatCensus,
+  isServingPod,
   podSelector,
   previewServiceName,
   type SwitchContext,
@@ -486,9 +487,10 @@ export async function recheckCandidate(
     });
   }
   const desired = deployment.spec?.replicas ?? 1;
-  const ready = deployment.status?.readyReplicas ?? 0;
+  // The pods are the proof (Ready and not terminating); the Deployment's status can lag behind them.
+  const pods = await listPods(context, app, candidate.color);
+  const ready = Math.min(deployment.status?.readyReplicas ?? 0, pods.filter(isServingPod).length);
   if (desired === 0 || ready < desired) {
-    const pods = await listPods(context, app, candidate.color);
     throw new GreenlightError({
       what: 're-check the candidate',
       object: ref,

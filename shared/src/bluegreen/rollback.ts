@@ -147,7 +147,7 @@ export async function waitForColorReady(
       const generationSeen = (status.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0);
       const ready = status.readyReplicas ?? 0;
       const updated = status.updatedReplicas ?? 0;
-      last = `${ready}/${replicas} ready, ${updated} updated; ${podTrouble(pods)}`;
+      last = `${ready}/${replicas} ready, ${updated} updated; ${podTrouble(pods.filter((p) => !p.metadata?.deletionTimestamp))}`;
       const fatal = pods
         .flatMap((p) => p.status?.containerStatuses ?? [])
         .map((s) => s.state?.waiting?.reason)
@@ -160,7 +160,10 @@ export async function waitForColorReady(
           hint: `kubectl -n ${namespace} describe pods -l ${podSelector(app, color)} shows the events`,
         });
       }
-      if (generationSeen && ready >= replicas && updated >= replicas) return true;
+      // The Deployment's status can claim readiness for a moment while pods of an earlier scale-down are still
+      // being deleted; the pods themselves (Ready, not terminating) are the proof.
+      const serving = pods.filter(isServingPod).length;
+      if (generationSeen && ready >= replicas && updated >= replicas && serving >= replicas) return true;
       progress.update(`Deployment ${name}: ${last}`);
       return undefined;
     },

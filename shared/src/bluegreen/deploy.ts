@@ -546,34 +546,56 @@ async function activate(
   signal: AbortSignal,
   host: Host,
 ): Promise<void> {
-  for (const service of plan.activeServices) {
-    const outcome = await applyObject(kube, service as V1Service, { signal });
-    host.info(`${outcome.outcome.padEnd(10)} Service ${outcome.ref.name} -> ${plan.candidate}`);
-  }
-  if (plan.activeServices.length > 0) {
-    const check = await runEndpointsGate(
-      kube,
-      'active endpoints',
-      {
-        namespace: plan.namespace,
-        services: plan.activeServices.map((s) => s.metadata?.name as string),
-        podSelector: `${APP_LABEL}=${plan.app},${COLOR_LABEL}=${plan.candidate}`,
-        replicas: plan.replicas,
-      },
-      { deadline, signal },
-    );
-    if (!check.passed) {
-      throw new GreenlightError({
-        what: 'activate the first colour',
-        object: {
-          kind: 'Service',
-          name: plan.activeServices[0]?.metadata?.name as string,
-          namespace: plan.namespace,
-        },
-        reason: check.detail,
-        hint: 'the Service does not route to the candidate pods; check its ports and that nothing else edits it',
-      });
+  const moved: V1Service[] = [];
+  try {
+    for (const service of plan.activeServices) {
+      const outcome = await applyObject(kube, service as V1Service, { signal });
+      moved.push(service);
+      host.info(`${outcome.outcome.padEnd(10)} Service ${outcome.ref.name} -> ${plan.candidate}`);
     }
+    if (plan.activeServices.length > 0) {
+      const check = await runEndpointsGate(
+        kube,
+        'active endpoints',
+        {
+          namespace: plan.namespace,
+          services: plan.activeServices.map((s) => s.metadata?.name as string),
+          podSelector: `${APP_LABEL}=${plan.app},${COLOR_LABEL}=${plan.candidate}`,
+          replicas: plan.replicas,
+        },
+        { deadline, signal },
+      );
+      if (!check.passed) {
+        throw new GreenlightError({
+          what: 'activate the first colour',
+          object: {
+            kind: 'Service',
+            name: plan.activeServices[0]?.metadata?.name as string,
+            namespace: plan.namespace,
+          },
+          reason: check.detail,
+          hint: 'the Service does not route to the candidate pods; check its ports and that nothing else edits it',
+        });
+      }
+    }
+  } catch (error) {
+    // An adoption moved a Service that served the old Deployment: put its selector back before anything else.
+    if (snapshot.adopt?.selector) {
+      for (const service of moved) {
+        const restore = { ...service, spec: { ...service.spec, selector: snapshot.adopt.selector } };
+        try {
+          await applyObject(kube, restore as V1Service);
+          host.info(
+            `restored  Service ${service.metadata?.name} to the old Deployment ${snapshot.adopt.deployment}`,
+          );
+        } catch (restoreError) {
+          host.warning(
+            `could not restore Service ${service.metadata?.name} to ${snapshot.adopt.deployment}: ${describeError(restoreError)}`,
+          );
+        }
+      }
+    }
+    throw error;
   }
   if (snapshot.adopt) {
     await scaleDeployment(kube, plan.namespace, snapshot.adopt.deployment, 0);

@@ -55,6 +55,55 @@ describe('deploys through the fault proxy', () => {
     expect(record.revisions[0]?.status).toBe('active');
   });
 
+  it('an adoption whose activation fails puts the Service back on the old Deployment', async () => {
+    const adopt = await createTestNamespace('deploy-adopt-fail');
+    try {
+      const admin = testKube();
+      const labels = { app: 'api' };
+      await admin.apps.createNamespacedDeployment({
+        namespace: adopt.name,
+        body: {
+          metadata: { name: 'api', labels },
+          spec: {
+            replicas: 2,
+            selector: { matchLabels: labels },
+            template: {
+              metadata: { labels },
+              spec: { containers: [{ name: 'api', image: 'example.com/shop/api:0.9' }] },
+            },
+          },
+        },
+      });
+      await admin.core.createNamespacedService({
+        namespace: adopt.name,
+        body: {
+          metadata: { name: 'api' },
+          spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] },
+        },
+      });
+      // The check after the switch watches the active Service's slices: refuse exactly that.
+      const rule = await faultProxy.add({
+        kind: 'status',
+        status: 403,
+        method: 'GET',
+        path: `/namespaces/${adopt.name}/endpointslices\\?.*service-name%3Dapi(&|$)`,
+      });
+      rules.push(rule.id);
+      const { error, lines } = await runDeploy(viaProxy(), { namespace: adopt.name });
+      await faultProxy.remove(rule.id);
+      expect(error, lines.join('\n')).toBeInstanceOf(GreenlightError);
+      expect(lines.join('\n')).toContain('restored  Service api to the old Deployment api');
+      const service = await admin.core.readNamespacedService({ name: 'api', namespace: adopt.name });
+      expect(service.spec?.selector).toEqual(labels);
+      const plain = await admin.apps.readNamespacedDeployment({ name: 'api', namespace: adopt.name });
+      expect(plain.spec?.replicas).toBe(2);
+      const blue = await admin.apps.readNamespacedDeployment({ name: 'api-blue', namespace: adopt.name });
+      expect(blue.spec?.replicas).toBe(0);
+    } finally {
+      await adopt.delete();
+    }
+  });
+
   it('fails naming the object and the answer when the API server keeps refusing, and leaves nothing half-done', async () => {
     const rule = await faultProxy.add({
       kind: 'status',

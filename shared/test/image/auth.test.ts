@@ -5,12 +5,13 @@ import {
   mkdtempSync,
   readFileSync,
   readlinkSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   credentialHelperFor,
   credentialsFromConfig,
@@ -24,8 +25,15 @@ import {
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
+const created: string[] = [];
+afterAll(() => {
+  for (const dir of created) rmSync(dir, { recursive: true, force: true });
+});
+
 function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'greenlight-auth-test-'));
+  const dir = mkdtempSync(join(tmpdir(), 'greenlight-auth-test-'));
+  created.push(dir);
+  return dir;
 }
 
 /** A DOCKER_CONFIG folder holding `config`. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -161,5 +161,6 @@ describe('writeSecretFiles', () => {
     expect(readFileSync(join(dir, 'secrets', '1'), 'utf8')).toBe('token-value-2');
     expect(statSync(join(dir, 'secrets', '0')).mode & 0o777).toBe(0o600);
     expect(args.join(' ')).not.toContain('token-value');
+    rmSync(dir, { recursive: true, force: true });
   });
 });

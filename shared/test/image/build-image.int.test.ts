@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { GreenlightError } from '../../src/runtime/errors.ts';
 import {
   authFile,
@@ -14,6 +14,7 @@ import {
   inspect,
   listTags,
   rawManifest,
+  removeTempDirs,
   runBuildImage,
   tempDir,
   testenv,
@@ -21,6 +22,7 @@ import {
 } from './support.ts';
 
 const env = testenv();
+afterAll(removeTempDirs);
 const SHA = '1f2e3d4c5b6a79881f2e3d4c5b6a79881f2e3d4c';
 const SHA2 = '9a8b7c6d5e4f30219a8b7c6d5e4f30219a8b7c6d';
 const onMain = { repository: { default_branch: 'main' } };

@@ -2,11 +2,12 @@
 // GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files, a bare environment), against testenv's registries.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runBundle } from '../../../test/support/runner.ts';
-import { authFile, inspect, listTags, tempDir, testenv, unique } from './support.ts';
+import { authFile, inspect, listTags, removeTempDirs, tempDir, testenv, unique } from './support.ts';
 
 const env = testenv();
+afterAll(removeTempDirs);
 const BUNDLE = 'actions/build-image/dist/index.js';
 
 /** Parses the GITHUB_OUTPUT file (`name<<delimiter` blocks) into outputs. */

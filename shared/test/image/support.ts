@@ -2,7 +2,7 @@
 // describe it, and read the registry back with skopeo (the real tool, independent of our registry client).
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -35,8 +35,18 @@ export function unique(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
 
+const created: string[] = [];
+
+/** A fresh temporary folder, removed by removeTempDirs when the test file ends. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `greenlight-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `greenlight-${prefix}-`));
+  created.push(dir);
+  return dir;
+}
+
+/** Removes every folder tempDir made (call it from afterAll). */
+export function removeTempDirs(): void {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** A build context with a Dockerfile FROM the testenv base image that copies a file and runs a command. */

@@ -10,7 +10,16 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authFile, eventEnv, inspect, listTags, runBuildImage, tempDir, unique } from './support.ts';
+import {
+  authFile,
+  eventEnv,
+  inspect,
+  listTags,
+  removeTempDirs,
+  runBuildImage,
+  tempDir,
+  unique,
+} from './support.ts';
 
 const exec = promisify(execFile);
 const USER = 'tokenuser';
@@ -156,8 +165,13 @@ describe('build-image on a bearer-token registry', () => {
   });
 
   afterAll(async () => {
-    registryProcess?.kill();
+    if (registryProcess && registryProcess.exitCode === null) {
+      const exited = new Promise((resolve) => registryProcess.once('exit', resolve));
+      registryProcess.kill();
+      await exited;
+    }
     await new Promise<void>((resolve) => (issuer ? issuer.close(() => resolve()) : resolve()));
+    removeTempDirs();
   });
 
   const push = { name: 'push', ref: 'refs/heads/main', sha: '0123456789abcdef0123456789abcdef01234567' };

@@ -1,4 +1,5 @@
 export * from './audit/index.ts';
+export * from './bluegreen/index.ts';
 export * from './chart/index.ts';
 export * from './commands/index.ts';
 export * from './github/index.ts';
@@ -8,4 +9,3 @@ export * from './kube/index.ts';
 export * from './release/index.ts';
 export * from './runtime/index.ts';
 export * from './version/index.ts';
-export * from './bluegreen/index.ts';

@@ -215,21 +215,23 @@ export async function deployBlueGreen(
       );
     }
     applied = true;
-    await clock.run('apply', async () => {
-      const ordered: SourcedObject[] = [
-        ...thePlan.configCopies.map((object) => ({ object })),
-        ...thePlan.shared,
-        { object: thePlan.deployment, source: thePlan.deploymentSource },
-        ...thePlan.autoscalers.map((object) => ({ object })),
-        ...thePlan.previewServices.map((object) => ({ object })),
-      ];
-      for (const item of ordered) {
-        assertNotLive(item, thePlan);
-        const outcome = await applyObject(kube, item.object, { signal, source: item.source });
-        result.applied.push(outcome);
-        host.info(`${outcome.outcome.padEnd(10)} ${outcome.ref.kind} ${outcome.ref.name}`);
-      }
-    });
+    await clock.run('apply', () =>
+      host.group(`apply ${thePlan.candidate}`, async () => {
+        const ordered: SourcedObject[] = [
+          ...thePlan.configCopies.map((object) => ({ object })),
+          ...thePlan.shared,
+          { object: thePlan.deployment, source: thePlan.deploymentSource },
+          ...thePlan.autoscalers.map((object) => ({ object })),
+          ...thePlan.previewServices.map((object) => ({ object })),
+        ];
+        for (const item of ordered) {
+          assertNotLive(item, thePlan);
+          const outcome = await applyObject(kube, item.object, { signal, source: item.source });
+          result.applied.push(outcome);
+          host.info(`${outcome.outcome.padEnd(10)} ${outcome.ref.kind} ${outcome.ref.name}`);
+        }
+      }),
+    );
 
     const selector = `${APP_LABEL}=${app},${COLOR_LABEL}=${plan.candidate}`;
     await clock.run('rollout', () => {
@@ -245,28 +247,30 @@ export async function deployBlueGreen(
       });
     });
 
-    const report = await clock.run('gates', () => {
-      const progress = new Progress(host);
-      return runGates(
-        options.gates,
-        {
-          kube,
-          namespace,
-          services: thePlan.previewServices.map((s) => s.metadata?.name as string),
-          podSelector: selector,
-          replicas: thePlan.replicas,
-          placeholders: {
-            app,
+    const report = await clock.run('gates', () =>
+      host.group('health gates', () => {
+        const progress = new Progress(host);
+        return runGates(
+          options.gates,
+          {
+            kube,
             namespace,
-            environment,
-            color: thePlan.candidate,
-            revision: String(revision.revision),
+            services: thePlan.previewServices.map((s) => s.metadata?.name as string),
+            podSelector: selector,
+            replicas: thePlan.replicas,
+            placeholders: {
+              app,
+              namespace,
+              environment,
+              color: thePlan.candidate,
+              revision: String(revision.revision),
+            },
+            prometheusUrl: options.prometheusUrl,
           },
-          prometheusUrl: options.prometheusUrl,
-        },
-        { deadline, signal, progress: (text) => progress.update(text) },
-      );
-    });
+          { deadline, signal, progress: (text) => progress.update(text) },
+        );
+      }),
+    );
     result.gates = report.results;
     for (const gate of report.results) host.info(`gate ${gate.name}: ${gate.outcome} (${gate.detail})`);
     if (!report.passed) {

@@ -487,9 +487,10 @@ export async function recheckCandidate(
     });
   }
   const desired = deployment.spec?.replicas ?? 1;
-  // The pods are the proof (Ready and not terminating); the Deployment's status can lag behind them.
+  // The pods are the proof (Ready and not terminating): they are what the endpoints will hold. The Deployment's
+  // status lags behind them either way for a moment after a quick scale down and up.
   const pods = await listPods(context, app, candidate.color);
-  const ready = Math.min(deployment.status?.readyReplicas ?? 0, pods.filter(isServingPod).length);
+  const ready = pods.filter(isServingPod).length;
   if (desired === 0 || ready < desired) {
     throw new GreenlightError({
       what: 're-check the candidate',

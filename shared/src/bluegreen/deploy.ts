@@ -646,6 +646,17 @@ async function failCandidate(
   const cancelled = context.signal.aborted;
   const reason = cancelled ? `cancelled: ${describeError(context.signal.reason)}` : describeError(error);
   const name = plan.deployment.metadata?.name as string;
+  // Never take down a colour that serves: a promote that flipped and then failed, or a first colour whose Service
+  // was created before the failure, stays up and is left for promote's rollback to handle.
+  const serving = await servingColor(kube, options.namespace, options.app);
+  if (serving === plan.candidate || serving === 'unknown') {
+    host.warning(
+      serving === 'unknown'
+        ? `the active Service could not be read, so Deployment ${name} stays up rather than risk taking down what serves`
+        : `the active Service selects ${plan.candidate}, so Deployment ${name} stays up; use promote with action: rollback to move traffic back`,
+    );
+    return;
+  }
   if (applied && plan.candidate !== plan.live) {
     if (options.keepFailed) {
       host.info(`keep-failed: Deployment ${name} stays up for debugging; it receives no live traffic`);
@@ -677,6 +688,19 @@ async function failCandidate(
     result.release = record.revisions.find((r) => r.revision === result.revision);
   } catch (recordError) {
     host.warning(`could not record the failure in the release record: ${describeError(recordError)}`);
+  }
+}
+
+/** The colour the active Service `<app>` selects now: undefined when there is none, `unknown` when unreadable. */
+async function servingColor(kube: Kube, namespace: string, app: string): Promise<string | undefined> {
+  try {
+    const service = await withRetry(() =>
+      kube.core.readNamespacedService({ name: activeServiceName(app), namespace }),
+    );
+    return service.spec?.selector?.[APP_LABEL] === app ? service.spec.selector[COLOR_LABEL] : undefined;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    return 'unknown';
   }
 }
 

@@ -1,3 +1,4 @@
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { promoteRelease } from '../../src/bluegreen/promote.ts';
 import { readRecord } from '../../src/release/store.ts';
@@ -56,5 +57,31 @@ describe('promote: auto hands the proven candidate to the promote flow under the
     await expect(
       kube.coordination.readNamespacedLease({ name: 'greenlight-api-staging', namespace: ns.name }),
     ).rejects.toMatchObject({ code: 404 });
+  });
+
+  it('a failure after traffic moved never takes down the colour that now serves', async () => {
+    const run = await runDeploy(kube, {
+      namespace: ns.name,
+      shape: { version: '3.0.0' },
+      promote: async () => {
+        // Stand in for a promote that flipped the active Service and then failed (say, scaling the old colour down).
+        await kube.core.patchNamespacedService(
+          {
+            name: 'api',
+            namespace: ns.name,
+            body: { spec: { selector: { 'greenlight.dev/app': 'api', 'greenlight.dev/color': 'blue' } } },
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        throw new Error('scale-down of the previous colour failed');
+      },
+    });
+    expect(String(run.error)).toContain('scale-down of the previous colour failed');
+    expect(run.result.color).toBe('blue');
+    const blue = await kube.apps.readNamespacedDeployment({ name: 'api-blue', namespace: ns.name });
+    expect(blue.spec?.replicas).toBe(2);
+    expect(run.lines.join('\n')).toContain(
+      'the active Service selects blue, so Deployment api-blue stays up',
+    );
   });
 });

@@ -2,7 +2,7 @@
 // variables, GITHUB_* context variables, an event file, and the GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files.
 // Used by the demo pipeline and the end-to-end tests.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -57,12 +57,24 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-/** Runs `actions/<action>/dist/index.js` (or the root `dist/index.js` when action is `.`) with `inputs`. */
-export async function runStep(
+/** What a prepared step needs: the bundle, its environment, the runner files and a cleanup. */
+export interface PreparedStep {
+  bundle: string;
+  env: Record<string, string>;
+  cwd: string;
+  /** Reads the outputs file (raw) and the summary after the step ran, then removes the temporary files. */
+  finish(): { outputsText: string; summary: string };
+}
+
+/**
+ * Prepares `actions/<action>/dist/index.js` (or the root `dist/index.js` when action is `.`; or a path ending in
+ * `.js` relative to the repository) to run with `inputs`, as the runner would.
+ */
+export function prepareStep(
   action: string,
   inputs: Record<string, string>,
-  options: RunOptions,
-): Promise<StepResult> {
+  options: Omit<RunOptions, 'onLine' | 'signal'>,
+): PreparedStep {
   const temp = mkdtempSync(join(tmpdir(), 'greenlight-step-'));
   const files = {
     output: join(temp, 'output'),
@@ -97,11 +109,38 @@ export async function runStep(
   };
   for (const [name, value] of Object.entries(inputs))
     env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
-  const bundle =
-    action === '.'
+  const bundle = action.endsWith('.js')
+    ? join(repoRoot, action)
+    : action === '.'
       ? join(repoRoot, 'dist', 'index.js')
       : join(repoRoot, 'actions', action, 'dist', 'index.js');
-  const child = spawn(process.execPath, [bundle], { env, cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'] });
+  return {
+    bundle,
+    env,
+    cwd: workspace,
+    finish() {
+      const result = {
+        outputsText: readFileSync(files.output, 'utf8'),
+        summary: readFileSync(files.summary, 'utf8'),
+      };
+      rmSync(temp, { recursive: true, force: true });
+      return result;
+    },
+  };
+}
+
+/** Runs `actions/<action>/dist/index.js` (or the root `dist/index.js` when action is `.`) with `inputs`. */
+export async function runStep(
+  action: string,
+  inputs: Record<string, string>,
+  options: RunOptions,
+): Promise<StepResult> {
+  const step = prepareStep(action, inputs, options);
+  const child = spawn(process.execPath, [step.bundle], {
+    env: step.env,
+    cwd: step.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const onAbort = () => child.kill('SIGTERM');
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const log: string[] = [];
@@ -127,10 +166,6 @@ export async function runStep(
   collect(child.stderr);
   const status = await new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
   options.signal?.removeEventListener('abort', onAbort);
-  return {
-    status,
-    outputs: parseOutputFile(readFileSync(files.output, 'utf8')),
-    summary: readFileSync(files.summary, 'utf8'),
-    log: log.join('\n'),
-  };
+  const { outputsText, summary } = step.finish();
+  return { status, outputs: parseOutputFile(outputsText), summary, log: log.join('\n') };
 }

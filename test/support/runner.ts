@@ -1,41 +1,46 @@
-// Runs a committed bundle the way the GitHub runner does: `node dist/index.js` with INPUT_* variables, and the
-// GITHUB_OUTPUT, GITHUB_STEP_SUMMARY and GITHUB_EVENT_PATH files; returns what a workflow would see.
+// Runs a committed bundle the way the GitHub runner does, synchronously, for tests that check what a workflow
+// would see. The runner environment itself is built by e2e/runner.ts, shared with the demo.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { prepareStep } from '../../e2e/runner.ts';
 
-const root = join(import.meta.dirname, '..', '..');
+export interface BundleRun {
+  status: number | null;
+  /** stdout, where the runner reads workflow commands (annotations, masks) and most logs. */
+  stdout: string;
+  stderr: string;
+  /** The GITHUB_OUTPUT file as the action wrote it. */
+  outputs: string;
+  summary: string;
+}
 
-/** Runs `bundle` (relative to the repository) with `inputs` as the runner passes them. */
-export function runBundle(bundle: string, inputs: Record<string, string>) {
-  const dir = mkdtempSync(join(tmpdir(), 'greenlight-run-'));
-  const files = {
-    output: join(dir, 'output'),
-    summary: join(dir, 'summary'),
-    event: join(dir, 'event.json'),
-  };
-  writeFileSync(files.output, '');
-  writeFileSync(files.summary, '');
-  writeFileSync(files.event, '{}');
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? dir,
-    GITHUB_ACTIONS: 'true',
-    GITHUB_OUTPUT: files.output,
-    GITHUB_STEP_SUMMARY: files.summary,
-    GITHUB_EVENT_PATH: files.event,
-    GITHUB_EVENT_NAME: 'push',
-    GITHUB_WORKSPACE: dir,
-    RUNNER_TEMP: dir,
-  };
-  for (const [name, value] of Object.entries(inputs))
-    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value;
-  const result = spawnSync(process.execPath, [join(root, bundle)], { env, encoding: 'utf8', cwd: dir });
+/**
+ * Runs `bundle` (a path relative to the repository, such as `actions/audit/dist/index.js`) with `inputs`, for a
+ * push event, in a fresh workspace unless `options.workspace` is given; `options.env` adds variables.
+ */
+export function runBundle(
+  bundle: string,
+  inputs: Record<string, string>,
+  options: { env?: Record<string, string>; workspace?: string } = {},
+): BundleRun {
+  const step = prepareStep(bundle, inputs, {
+    context: { eventName: 'push', ref: 'refs/heads/main', sha: '0'.repeat(40) },
+    env: options.env,
+    workspace: options.workspace,
+  });
+  const result = spawnSync(process.execPath, [step.bundle], {
+    env: step.env,
+    cwd: step.cwd,
+    encoding: 'utf8',
+  });
+  const { outputsText, summary } = step.finish();
   return {
     status: result.status,
     stdout: result.stdout,
-    outputs: readFileSync(files.output, 'utf8'),
-    summary: readFileSync(files.summary, 'utf8'),
+    stderr: result.stderr,
+    outputs: outputsText,
+    summary,
   };
 }

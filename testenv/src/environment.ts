@@ -800,11 +800,16 @@ async function stopRecorded(name: Name, ctx: { state: State }): Promise<void> {
 }
 
 function writeEnvFile(env: Record<string, string>): void {
+  // Written aside and renamed, so a test reading it while `up` runs never sees half a file.
+  const envTmp = `${paths.env}.${process.pid}.tmp`;
   fs.writeFileSync(
-    paths.env,
+    envTmp,
     `# written by testenv up; source it: . ${path.relative(repoRoot, paths.env)}\n${formatEnv(env)}\n`,
-    { mode: 0o600 },
+    {
+      mode: 0o600,
+    },
   );
+  fs.renameSync(envTmp, paths.env);
 }
 
 export interface DownResult {

@@ -118,7 +118,7 @@ export function deployInputs(
     environment: 'prod',
     manifests: `manifests/${manifestsOf}.yaml`,
     images: appImage(manifestsOf, tag),
-    timeout: '90s',
+    timeout: '30s',
   };
 }
 
@@ -130,7 +130,7 @@ export function promoteInputs(app: string, namespace: string): Record<string, st
     environment: 'prod',
     'verify-for': '2s',
     'scale-down-delay': '1s',
-    timeout: '90s',
+    timeout: '30s',
   };
 }
 

@@ -126,12 +126,19 @@ export function writes(requests: readonly SeenRequest[]): SeenRequest[] {
   return requests.filter((r) => !['GET', 'HEAD', 'OPTIONS'].includes(r.method));
 }
 
-/** Counts requests by verb, telling watches (GET with watch=true) from reads. */
-export function byVerb(requests: readonly SeenRequest[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const r of requests) {
-    const verb = r.method === 'GET' && /[?&]watch=(true|1)/.test(r.path) ? 'WATCH' : r.method;
-    counts[verb] = (counts[verb] ?? 0) + 1;
+const isWatch = (r: SeenRequest) => r.method === 'GET' && /[?&]watch=(true|1)/.test(r.path);
+
+/**
+ * Counts requests by verb, telling watches (GET with watch=true) from reads. The proxy counts every request by
+ * method as it arrives, but lists a request among the recent ones only when its answer ends, which a watch the
+ * client closes never does: so WATCH is the GETs counted on arrival less the plain GETs that completed.
+ */
+export function byVerb(stats: ProxyStats): Record<string, number> {
+  const counts: Record<string, number> = { ...stats.byMethod };
+  const reads = stats.recent.filter((r) => r.method === 'GET' && !isWatch(r)).length;
+  if (counts.GET !== undefined) {
+    counts.WATCH = counts.GET - reads;
+    counts.GET = reads;
   }
   return counts;
 }

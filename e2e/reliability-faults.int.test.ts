@@ -1,0 +1,214 @@
+// Reliability: faults from the API server during each phase of deploy and promote, through the committed bundles.
+//
+// Each case has its own namespace and app, with blue live (a first deploy), and injects one fault at a private
+// fault proxy that the bundle talks through, matched to one phase's requests:
+//   apply  - the server-side apply PATCH of the candidate's Deployment
+//   wait   - the watches of the rollout (Deployment, ReplicaSets, pods)
+//   switch - the merge PATCH of the active Service's selector
+//   record - the PUT of the release record ConfigMap
+// Faults: 429 and 503 answers, latency, connection resets and hangs (held, then dropped). A short fault on a safe
+// request must be retried and the step must succeed; a fault that does not stop must fail the step with an error
+// naming the object. Either way, afterwards nothing is half-switched (checked on the API server directly), and a
+// re-run without the fault completes: the candidate ends up live.
+import { afterAll, describe, expect, it } from 'vitest';
+import type { FaultRule } from '../testenv/src/faults.ts';
+import { createTestNamespace, podBehaviour, type TestNamespace } from '../testenv/src/index.ts';
+import type { StepResult } from './runner.ts';
+import {
+  adminKube,
+  deployInputs,
+  promoteInputs,
+  type ServingState,
+  servingState,
+  step,
+  workspaceWith,
+} from './support/app.ts';
+import { type PrivateProxy, startPrivateProxy } from './support/proxy.ts';
+
+type Phase = 'apply' | 'wait' | 'switch' | 'record';
+type Expect = 'success' | 'failure';
+
+interface FaultCase {
+  phase: Phase;
+  /** What the fault is, for the report. */
+  fault: string;
+  rule: Omit<FaultRule, 'path' | 'method'>;
+  expect: Expect;
+  /** A gap this suite found (reported in docs/reliability.md): that check is expected to fail until fixed. */
+  known?: { check: 'retried' | 'half-switched'; why: string };
+}
+
+const SWITCH_NOT_RETRIED =
+  'the selector patch is not retried, though its resourceVersion precondition makes a retry safe: the promote fails cleanly instead';
+const RECORD_AFTER_FLIP =
+  'when the record cannot be written after a verified flip, the candidate serves while the record still names the old colour active';
+
+/** The requests of one phase of the app `app` in `ns`, as a method and a path pattern for the proxy. */
+function phaseMatch(phase: Phase, ns: string, app: string): { method: string; path: string } {
+  switch (phase) {
+    case 'apply':
+      return {
+        method: 'PATCH',
+        path: `/namespaces/${ns}/deployments/${app}-green\\?fieldManager=greenlight&`,
+      };
+    case 'wait':
+      return { method: 'GET', path: `/namespaces/${ns}/(deployments|replicasets|pods)\\?.*watch=true` };
+    case 'switch':
+      return { method: 'PATCH', path: `/namespaces/${ns}/services/${app}$` };
+    case 'record':
+      return { method: 'PUT', path: `/namespaces/${ns}/configmaps/greenlight-release-${app}-prod` };
+  }
+}
+
+const transient: Omit<FaultCase, 'phase'>[] = [
+  {
+    fault: '429 twice',
+    rule: { kind: 'status', status: 429, retryAfterSeconds: 0, count: 2 },
+    expect: 'success',
+  },
+  { fault: '503 twice', rule: { kind: 'status', status: 503, count: 2 }, expect: 'success' },
+  { fault: '1.5 s latency', rule: { kind: 'latency', latencyMs: 1500, count: 3 }, expect: 'success' },
+  { fault: 'connection reset once', rule: { kind: 'reset', count: 1 }, expect: 'success' },
+  { fault: 'hang 3 s then drop, once', rule: { kind: 'hang', hangMs: 3000, count: 1 }, expect: 'success' },
+];
+const persistent: Omit<FaultCase, 'phase'>[] = [
+  { fault: '503 until removed', rule: { kind: 'status', status: 503 }, expect: 'failure' },
+];
+const phases: Phase[] = ['apply', 'wait', 'switch', 'record'];
+// Latency is tried where a slow answer meets a wait of the product's own (the rollout watch, the switch), not on
+// the single apply and record requests, to keep the suite's time down.
+const cases: FaultCase[] = phases.flatMap((phase) =>
+  [...transient, ...persistent]
+    .filter((c) => c.rule.kind !== 'latency' || phase === 'wait' || phase === 'switch')
+    .map((c): FaultCase => {
+      if (phase === 'switch' && c.expect === 'success' && c.rule.kind !== 'latency')
+        return { ...c, phase, known: { check: 'retried', why: SWITCH_NOT_RETRIED } };
+      if (phase === 'record' && c.expect === 'failure')
+        return { ...c, phase, known: { check: 'half-switched', why: RECORD_AFTER_FLIP } };
+      return { ...c, phase };
+    }),
+);
+
+interface Outcome {
+  status: number;
+  errors: string[];
+  faultsApplied: number;
+  after: ServingState;
+  rerun: { deploy?: number; promote: number; after: ServingState };
+}
+
+const outcomes = new Map<string, Outcome>();
+const key = (c: FaultCase) => `${c.phase}: ${c.fault}`;
+
+/** Runs `jobs` with at most `limit` at a time. */
+async function pool<T>(items: readonly T[], limit: number, job: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) await job(next);
+    }),
+  );
+}
+
+const errorsOf = (result: StepResult) =>
+  result.log
+    .split('\n')
+    .filter((line) => line.startsWith('::error'))
+    .map((line) => line.replace(/^::error[^:]*::/, ''));
+
+describe('API faults in each phase of deploy and promote', () => {
+  let proxy: PrivateProxy;
+  const namespaces: TestNamespace[] = [];
+
+  afterAll(async () => {
+    await proxy?.close();
+    await Promise.all(namespaces.map((ns) => ns.delete()));
+    const rows = [...outcomes].map(
+      ([name, o]) =>
+        `${name.padEnd(36)} exit ${o.status}, faults applied ${o.faultsApplied}, after: ${o.after.color} (${o.after.census})${o.errors[0] ? ` | ${o.errors[0].slice(0, 160)}` : ''}`,
+    );
+    console.log(`fault outcomes:\n${rows.join('\n')}`);
+  });
+
+  it('runs every case', async () => {
+    proxy = await startPrivateProxy();
+    const kube = adminKube();
+    await pool(cases, 6, async (c) => {
+      const app = `f${cases.indexOf(c)}`;
+      const ns = await createTestNamespace(`rel-faults-${c.phase}`);
+      namespaces.push(ns);
+      // In the wait phase the pods take 2 s to turn Ready, so the rollout wait needs its watches.
+      const workspace = workspaceWith(
+        app,
+        c.phase === 'wait' ? { annotations: podBehaviour.readyAfter(2) } : {},
+      );
+      const through = { kubeconfigPath: proxy.kubeconfigPath, workspace };
+      const first = await step('deploy-bluegreen', deployInputs(app, ns.name, 'a'), through);
+      if (first.status !== 0) throw new Error(`baseline deploy of ${app} failed:\n${first.log.slice(-2000)}`);
+      const onDeploy = c.phase === 'apply' || c.phase === 'wait';
+      if (!onDeploy) {
+        const second = await step('deploy-bluegreen', deployInputs(app, ns.name, 'b'), through);
+        if (second.status !== 0) throw new Error(`deploy of ${app} v2 failed:\n${second.log.slice(-2000)}`);
+      }
+      const rule = await proxy.add({ ...c.rule, ...phaseMatch(c.phase, ns.name, app) });
+      const faulted = onDeploy
+        ? await step('deploy-bluegreen', deployInputs(app, ns.name, 'b'), through)
+        : await step('promote', promoteInputs(app, ns.name), through);
+      const applied = (await proxy.list()).find((r) => r.id === rule.id)?.applied ?? c.rule.count ?? 0;
+      await proxy.remove(rule.id);
+      const after = await servingState(kube, ns.name, app);
+      const rerun: Outcome['rerun'] = { promote: 0, after };
+      if (onDeploy)
+        rerun.deploy = (await step('deploy-bluegreen', deployInputs(app, ns.name, 'b'), through)).status;
+      rerun.promote = (await step('promote', promoteInputs(app, ns.name), through)).status;
+      rerun.after = await servingState(kube, ns.name, app);
+      outcomes.set(key(c), {
+        status: faulted.status,
+        errors: errorsOf(faulted),
+        faultsApplied: applied,
+        after,
+        rerun,
+      });
+    });
+    expect(outcomes.size).toBe(cases.length);
+  }, 600_000);
+
+  describe.each(cases.map((c) => [key(c), c] as const))('%s', (name, c) => {
+    const outcome = () => {
+      const o = outcomes.get(name);
+      if (!o) throw new Error(`case ${name} did not run`);
+      return o;
+    };
+    it('the fault really happened', () => {
+      expect(outcome().faultsApplied).toBeGreaterThan(0);
+    });
+    const clearFailure = () => {
+      expect(outcome().status).not.toBe(0);
+      expect(outcome().errors.join('\n')).toMatch(
+        /failed on (Deployment|Service|ConfigMap|Lease) rel-faults-/,
+      );
+    };
+    const retried = () => expect(outcome().status, outcome().errors.join('\n')).toBe(0);
+    if (c.known?.check === 'retried') {
+      it.fails(`is retried and the step succeeds (known gap: ${c.known.why})`, retried);
+      it('fails the step with an error naming the object', clearFailure);
+    } else if (c.expect === 'success') {
+      it('is retried and the step succeeds', retried);
+    } else {
+      it('fails the step with an error naming the object', clearFailure);
+    }
+    const whole = () => expect(outcome().after.problems).toEqual([]);
+    if (c.known?.check === 'half-switched') {
+      it.fails(`leaves nothing half-switched (known gap: ${c.known.why})`, whole);
+    } else {
+      it('leaves nothing half-switched', whole);
+    }
+    it('a re-run without the fault completes with the candidate live', () => {
+      const { rerun } = outcome();
+      if (rerun.deploy !== undefined) expect(rerun.deploy).toBe(0);
+      expect(rerun.promote).toBe(0);
+      expect(rerun.after.problems).toEqual([]);
+      expect(rerun.after.color).toBe('green');
+    });
+  });
+});

@@ -3,7 +3,7 @@ import { runGates } from '../health/run.ts';
 import type { GateSpec } from '../health/spec.ts';
 import { isNotFound, kubeError } from '../kube/errors.ts';
 import { holderIdentity } from '../kube/lock.ts';
-import { withRetry } from '../kube/retry.ts';
+import { sleep, withRetry } from '../kube/retry.ts';
 import { deploymentSource, podSource, watchUntil } from '../kube/watch.ts';
 import {
   type Color,
@@ -29,6 +29,7 @@ import {
 import {
   activeServiceName,
   colorServiceName,
+  countServingPods,
   flipTo,
   formatCensus,
   isServingPod,
@@ -134,52 +135,67 @@ export async function waitForColorReady(
   const name = colorDeployment(app, color);
   const progress = new Progress(context.host, 5_000);
   let last = 'nothing observed yet';
-  await watchUntil(
-    kube,
-    [deploymentSource(kube, namespace, name), podSource(kube, namespace, podSelector(app, color))] as const,
-    ([deployments, pods]) => {
-      const deployment = deployments[0];
-      if (!deployment) {
-        last = 'the Deployment is gone';
+  // Two watch streams (the Deployment and its pods) can lag behind each other: right after a quick scale down and
+  // up, one can still show the old pods Ready while the other already shows the new generation. What the watch
+  // saw is therefore confirmed by a fresh list of the pods; until it holds, watching starts over.
+  for (;;) {
+    await watchReady();
+    const confirmed = await countServingPods(context, app, color);
+    if (confirmed >= replicas) return;
+    last = `${confirmed}/${replicas} pods Ready on a fresh list`;
+    progress.update(`Deployment ${name}: ${last}`);
+    // A short pause before watching again, so a lagging stream cannot turn this into a busy loop.
+    await sleep(250, context.signal);
+  }
+
+  function watchReady() {
+    return watchUntil(
+      kube,
+      [deploymentSource(kube, namespace, name), podSource(kube, namespace, podSelector(app, color))] as const,
+      ([deployments, pods]) => {
+        const deployment = deployments[0];
+        if (!deployment) {
+          last = 'the Deployment is gone';
+          return undefined;
+        }
+        const status = deployment.status ?? {};
+        const generationSeen = (status.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0);
+        const ready = status.readyReplicas ?? 0;
+        const updated = status.updatedReplicas ?? 0;
+        last = `${ready}/${replicas} ready, ${updated} updated; ${podTrouble(pods.filter((p) => !p.metadata?.deletionTimestamp))}`;
+        const fatal = pods
+          .flatMap((p) => p.status?.containerStatuses ?? [])
+          .map((s) => s.state?.waiting?.reason)
+          .find((r) => r === 'CrashLoopBackOff' || r === 'ImagePullBackOff' || r === 'ErrImagePull');
+        if (fatal) {
+          throw new GreenlightError({
+            what: `scale up the ${color} colour`,
+            object: { kind: 'Deployment', name, namespace },
+            reason: `its pods cannot become ready: ${podTrouble(pods)}`,
+            hint: `kubectl -n ${namespace} describe pods -l ${podSelector(app, color)} shows the events`,
+          });
+        }
+        // The Deployment's status can claim readiness for a moment while pods of an earlier scale-down are still
+        // being deleted; the pods themselves (Ready, not terminating) are the proof.
+        const serving = pods.filter(isServingPod).length;
+        if (generationSeen && ready >= replicas && updated >= replicas && serving >= replicas) return true;
+        progress.update(`Deployment ${name}: ${last}`);
         return undefined;
-      }
-      const status = deployment.status ?? {};
-      const generationSeen = (status.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0);
-      const ready = status.readyReplicas ?? 0;
-      const updated = status.updatedReplicas ?? 0;
-      last = `${ready}/${replicas} ready, ${updated} updated; ${podTrouble(pods.filter((p) => !p.metadata?.deletionTimestamp))}`;
-      const fatal = pods
-        .flatMap((p) => p.status?.containerStatuses ?? [])
-        .map((s) => s.state?.waiting?.reason)
-        .find((r) => r === 'CrashLoopBackOff' || r === 'ImagePullBackOff' || r === 'ErrImagePull');
-      if (fatal) {
-        throw new GreenlightError({
-          what: `scale up the ${color} colour`,
-          object: { kind: 'Deployment', name, namespace },
-          reason: `its pods cannot become ready: ${podTrouble(pods)}`,
-          hint: `kubectl -n ${namespace} describe pods -l ${podSelector(app, color)} shows the events`,
-        });
-      }
-      // The Deployment's status can claim readiness for a moment while pods of an earlier scale-down are still
-      // being deleted; the pods themselves (Ready, not terminating) are the proof.
-      const serving = pods.filter(isServingPod).length;
-      if (generationSeen && ready >= replicas && updated >= replicas && serving >= replicas) return true;
-      progress.update(`Deployment ${name}: ${last}`);
-      return undefined;
-    },
-    {
-      deadline: context.deadline,
-      signal: context.signal,
-      what: `rollout of ${name}`,
-      onTimeout: () =>
-        new GreenlightError({
-          what: `wait for the ${color} colour to be ready`,
-          object: { kind: 'Deployment', name, namespace },
-          reason: `not ready at the deadline: ${last}`,
-          hint: `kubectl -n ${namespace} describe pods -l ${podSelector(app, color)} shows why`,
-        }),
-    },
-  );
+      },
+      {
+        deadline: context.deadline,
+        signal: context.signal,
+        what: `rollout of ${name}`,
+        onTimeout: () =>
+          new GreenlightError({
+            what: `wait for the ${color} colour to be ready`,
+            object: { kind: 'Deployment', name, namespace },
+            reason: `not ready at the deadline: ${last}`,
+            hint: `kubectl -n ${namespace} describe pods -l ${podSelector(app, color)} shows why`,
+          }),
+      },
+    );
+  }
 }
 
 /** The digests a Deployment's containers run (`sha256:...`), read from their image references. */

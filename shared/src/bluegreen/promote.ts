@@ -23,7 +23,7 @@ import type { Host } from '../runtime/host.ts';
 import type { PhaseClock } from '../runtime/summary.ts';
 import { deployBlueGreen } from './deploy.ts';
 import type { SourcedObject } from './plan.ts';
-import { podTrouble, readColorDeployment, runsRevision, scaleColor } from './rollback.ts';
+import { podTrouble, readColorDeployment, runsRevision, scaleColor, waitForScaledDown } from './rollback.ts';
 import {
   activeServiceName,
   colorServiceName,
@@ -745,7 +745,10 @@ export async function retireColor(context: SwitchContext, options: RetireOptions
     );
     return;
   }
-  await clock.run(`scale down ${color}`, () => scaleColor(context, app, color, 0));
+  await clock.run(`scale down ${color}`, async () => {
+    await scaleColor(context, app, color, 0);
+    await waitForScaledDown({ ...context, deadline: Date.now() + 120_000 }, app, color);
+  });
 }
 
 /** Where the release to promote comes from: another environment's record (maybe in another cluster). */

@@ -198,6 +198,41 @@ export async function waitForColorReady(
   }
 }
 
+/**
+ * Waits, by watch, until a colour scaled to zero has settled there: its controller saw the change and no pod of
+ * it is left that is not being deleted. Scaling up again before that races the ReplicaSet controller, which can
+ * still act on the old zero and delete pods that already looked Ready.
+ */
+export async function waitForScaledDown(context: SwitchContext, app: string, color: Color): Promise<void> {
+  const { kube, namespace } = context;
+  const name = colorDeployment(app, color);
+  let last = 'nothing observed yet';
+  await watchUntil(
+    kube,
+    [deploymentSource(kube, namespace, name), podSource(kube, namespace, podSelector(app, color))] as const,
+    ([deployments, pods]) => {
+      const deployment = deployments[0];
+      if (!deployment) return true;
+      const seen = (deployment.status?.observedGeneration ?? 0) >= (deployment.metadata?.generation ?? 0);
+      const remaining = pods.filter((p) => !p.metadata?.deletionTimestamp).length;
+      last = `${remaining} pods not yet being deleted, ${deployment.status?.replicas ?? 0} replicas in status`;
+      return seen && remaining === 0 && (deployment.status?.replicas ?? 0) === 0 ? true : undefined;
+    },
+    {
+      deadline: context.deadline,
+      signal: context.signal,
+      what: `scale-down of ${name}`,
+      onTimeout: () =>
+        new GreenlightError({
+          what: `wait for the ${color} colour to scale down`,
+          object: { kind: 'Deployment', name, namespace },
+          reason: `still ${last} at the deadline`,
+          hint: `kubectl -n ${namespace} get pods -l ${podSelector(app, color)} shows what is left`,
+        }),
+    },
+  );
+}
+
 /** The digests a Deployment's containers run (`sha256:...`), read from their image references. */
 export function deploymentDigests(deployment: V1Deployment): string[] {
   return (deployment.spec?.template.spec?.containers ?? [])
@@ -333,6 +368,7 @@ export async function rollbackRelease(options: RollbackOptions): Promise<Release
         const live = await readColorDeployment(context, app, from.color);
         replicas = to.replicas ?? live?.spec?.replicas ?? 1;
         host.info(`${ref.name} was scaled down: scaling it to ${replicas} before the flip`);
+        await clock.run(`settle ${to.color} at zero`, () => waitForScaledDown(context, app, to.color));
         await clock.run(`scale up ${to.color}`, () => scaleColor(context, app, to.color, replicas));
       }
       await clock.run(`wait for ${to.color}`, () => waitForColorReady(context, app, to.color, replicas));

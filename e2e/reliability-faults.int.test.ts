@@ -203,6 +203,14 @@ describe('API faults in each phase of deploy and promote', () => {
     } else {
       it('leaves nothing half-switched', whole);
     }
+    if (c.expect === 'failure' && (c.phase === 'apply' || c.phase === 'wait')) {
+      it('a failed deploy records its revision as failed, scales the candidate down and leaves blue live', () => {
+        const { after } = outcome();
+        expect(after.record.revisions.at(-1)).toMatchObject({ color: 'green', status: 'failed' });
+        expect(after.record.revisions.find((r) => r.status === 'active')?.color).toBe('blue');
+        expect(after.readyPods.green).toBe(0);
+      });
+    }
     it('a re-run without the fault completes with the candidate live', () => {
       const { rerun } = outcome();
       if (rerun.deploy !== undefined) expect(rerun.deploy).toBe(0);

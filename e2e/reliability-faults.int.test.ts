@@ -24,6 +24,7 @@ import {
   workspaceWith,
 } from './support/app.ts';
 import { type PrivateProxy, startPrivateProxy } from './support/proxy.ts';
+import { scanForSecrets, testSecrets } from './support/secrets.ts';
 
 type Phase = 'apply' | 'wait' | 'switch' | 'record';
 type Expect = 'success' | 'failure';
@@ -218,5 +219,11 @@ describe('API faults in each phase of deploy and promote', () => {
       expect(rerun.after.problems).toEqual([]);
       expect(rerun.after.color).toBe('green');
     });
+  });
+
+  it('prints none of the test secrets in any log, summary or output of this file', () => {
+    const secrets = testSecrets([proxy?.kubeconfig ?? '']);
+    expect(secrets.some((secret) => secret.what.startsWith('client-key-data'))).toBe(true);
+    expect(scanForSecrets(secrets)).toEqual([]);
   });
 });

@@ -19,6 +19,7 @@ import {
   workspaceWith,
 } from './support/app.ts';
 import { type PrivateProxy, startPrivateProxy } from './support/proxy.ts';
+import { scanForSecrets, testSecrets } from './support/secrets.ts';
 
 type CancelPhase =
   | 'deploy: apply'
@@ -259,4 +260,10 @@ describe('runner cancellation and concurrent pipelines', () => {
       `two pipelines: ${runs.map((r) => `${r.tag}: deploy ${r.deploy.status}, promote ${r.promote.status}${r.promote.status ? ` (${errorLines(r.promote).slice(0, 200)})` : ''}`).join('; ')}; live ${live?.color} ${live?.images[0]?.reference.slice(-8)}`,
     );
   }, 180_000);
+
+  it('prints none of the test secrets in any log, summary or output of this file', () => {
+    const secrets = testSecrets([proxy?.kubeconfig ?? '']);
+    expect(secrets.some((secret) => secret.what.startsWith('client-key-data'))).toBe(true);
+    expect(scanForSecrets(secrets)).toEqual([]);
+  });
 });

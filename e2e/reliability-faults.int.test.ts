@@ -35,6 +35,8 @@ interface FaultCase {
   fault: string;
   rule: Omit<FaultRule, 'path' | 'method'>;
   expect: Expect;
+  /** What the error must also say, for a failure. */
+  says?: RegExp;
   /** A gap this suite found (reported in docs/reliability.md): that check is expected to fail until fixed. */
   known?: { check: 'retried' | 'half-switched'; why: string };
 }
@@ -88,6 +90,24 @@ const cases: FaultCase[] = phases.flatMap((phase) =>
         return { ...c, phase, known: { check: 'half-switched', why: RECORD_AFTER_FLIP } };
       return { ...c, phase };
     }),
+);
+// Conflicts (409, as the API server answers a write whose resourceVersion precondition no longer holds). The
+// record is read again and the change re-applied; the Service is refused (someone else changed it since the plan:
+// the switch is not forced over them) and nothing is switched.
+cases.push(
+  {
+    phase: 'record',
+    fault: '409 conflict once',
+    rule: { kind: 'status', status: 409, count: 1 },
+    expect: 'success',
+  },
+  {
+    phase: 'switch',
+    fault: '409 conflict once',
+    rule: { kind: 'status', status: 409, count: 1 },
+    expect: 'failure',
+    says: /changed since the switch was planned/,
+  },
 );
 
 interface Outcome {
@@ -185,6 +205,7 @@ describe('API faults in each phase of deploy and promote', () => {
     });
     const clearFailure = () => {
       expect(outcome().status).not.toBe(0);
+      if (c.says) expect(outcome().errors.join('\n')).toMatch(c.says);
       expect(outcome().errors.join('\n')).toMatch(
         /failed on (Deployment|Service|ConfigMap|Lease) rel-faults-/,
       );

@@ -8,11 +8,12 @@ import { loadManifests } from '../chart/manifests.ts';
 import { renderChart } from '../chart/render.ts';
 import type { RenderedObject } from '../chart/types.ts';
 import { parseGates } from '../health/spec.ts';
+import { parseImageReference } from '../image/reference.ts';
 import { connect } from '../kube/client.ts';
 import { holderIdentity } from '../kube/lock.ts';
 import { type CommandContext, defineCommand } from '../runtime/command.ts';
 import { formatDuration } from '../runtime/duration.ts';
-import { InputError } from '../runtime/errors.ts';
+import { describeError, InputError } from '../runtime/errors.ts';
 import type { SummaryBuilder } from '../runtime/summary.ts';
 
 /** Inputs of `deploy-bluegreen`; descriptions are in actions/deploy-bluegreen/action.yml. */
@@ -54,9 +55,26 @@ export const deployBluegreen = defineCommand({
       problems.push('give either `chart` or `manifests`, not both');
     if (!inputs.chart && inputs.manifests.length === 0)
       problems.push('give a `chart` or `manifests` to deploy');
+    // Everything the inputs alone can tell is checked here, before any call to the cluster (the lock included).
+    for (const image of inputs.images) {
+      try {
+        parseImageReference(image);
+      } catch (error) {
+        problems.push(`input \`images\`: ${describeError(error)}`);
+      }
+    }
+    const root = env.GITHUB_WORKSPACE ?? process.cwd();
+    if (
+      inputs.chart &&
+      !/^(oci|https?):\/\//.test(inputs.chart) &&
+      !existsSync(resolve(root, inputs.chart))
+    ) {
+      problems.push(
+        `input \`chart\`: ${inputs.chart} is neither a chart folder or archive in the workspace (${root}) nor an oci:// reference`,
+      );
+    }
     if (problems.length > 0) throw new InputError(problems);
     const gates = parseGates(inputs['health-checks']);
-    const root = env.GITHUB_WORKSPACE ?? process.cwd();
 
     const rendered = await clock.run('render', () => render(inputs, root, context.signal));
     host.info(`rendered ${rendered.length} objects from ${inputs.chart ?? inputs.manifests.join(', ')}`);

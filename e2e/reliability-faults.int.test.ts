@@ -38,11 +38,9 @@ interface FaultCase {
   /** What the error must also say, for a failure. */
   says?: RegExp;
   /** A gap this suite found (reported in docs/reliability.md): that check is expected to fail until fixed. */
-  known?: { check: 'retried' | 'half-switched'; why: string };
+  known?: { check: 'half-switched'; why: string };
 }
 
-const SWITCH_NOT_RETRIED =
-  'the selector patch is not retried, though its resourceVersion precondition makes a retry safe: the promote fails cleanly instead';
 const RECORD_AFTER_FLIP =
   'when the record cannot be written after a verified flip, the candidate serves while the record still names the old colour active';
 
@@ -84,8 +82,6 @@ const cases: FaultCase[] = phases.flatMap((phase) =>
   [...transient, ...persistent]
     .filter((c) => c.rule.kind !== 'latency' || phase === 'wait' || phase === 'switch')
     .map((c): FaultCase => {
-      if (phase === 'switch' && c.expect === 'success' && c.rule.kind !== 'latency')
-        return { ...c, phase, known: { check: 'retried', why: SWITCH_NOT_RETRIED } };
       if (phase === 'record' && c.expect === 'failure')
         return { ...c, phase, known: { check: 'half-switched', why: RECORD_AFTER_FLIP } };
       return { ...c, phase };
@@ -211,10 +207,7 @@ describe('API faults in each phase of deploy and promote', () => {
       );
     };
     const retried = () => expect(outcome().status, outcome().errors.join('\n')).toBe(0);
-    if (c.known?.check === 'retried') {
-      it.fails(`is retried and the step succeeds (known gap: ${c.known.why})`, retried);
-      it('fails the step with an error naming the object', clearFailure);
-    } else if (c.expect === 'success') {
+    if (c.expect === 'success') {
       it('is retried and the step succeeds', retried);
     } else {
       it('fails the step with an error naming the object', clearFailure);

@@ -8,7 +8,7 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import type { Kube } from '../kube/client.ts';
-import { isConflict, kubeError } from '../kube/errors.ts';
+import { isConflict, isTransient, kubeError } from '../kube/errors.ts';
 import { withRetry } from '../kube/retry.ts';
 import { endpointSliceSource, podSource, watchUntil } from '../kube/watch.ts';
 import { type Color, otherColor } from '../release/record.ts';
@@ -377,10 +377,7 @@ export async function applySwitch(context: SwitchContext, plan: SwitchPlan): Pro
   const doneIngresses: IngressSwitch[] = [];
   try {
     for (const change of plan.services) {
-      await kube.core.patchNamespacedService(
-        { name: change.name, namespace, body: selectorPatch(change) },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
+      await patchSelector(context, change);
       done.push(change);
       host.info(
         `Service ${change.name}: selector ${formatSelector(change.from)} -> ${formatSelector(change.to)}`,
@@ -412,6 +409,42 @@ export async function applySwitch(context: SwitchContext, plan: SwitchPlan): Pro
     }
     throw base;
   }
+}
+
+/**
+ * Patches one Service selector with its resourceVersion precondition, retrying throttling, 5xx answers and
+ * dropped connections with backoff: the precondition makes a retry safe. When an attempt whose answer was lost
+ * did go through, the retry meets a 409; the Service is then read again, and a selector that already says what
+ * the patch said counts as done. A 409 with no lost attempt before it is someone else's change, and is thrown.
+ */
+async function patchSelector(context: SwitchContext, change: ServiceSwitch): Promise<void> {
+  const { kube, namespace, host } = context;
+  let lostAnswer = false;
+  await withRetry(
+    async () => {
+      try {
+        await kube.core.patchNamespacedService(
+          { name: change.name, namespace, body: selectorPatch(change) },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+      } catch (error) {
+        if (lostAnswer && isConflict(error)) {
+          const current = await kube.core.readNamespacedService({ name: change.name, namespace });
+          const selector = current.spec?.selector ?? {};
+          if (Object.entries(change.to).every(([key, value]) => selector[key] === value)) return;
+        }
+        if (isTransient(error)) lostAnswer = true;
+        throw error;
+      }
+    },
+    {
+      signal: context.signal,
+      onRetry: (error, attempt, delayMs) =>
+        host.info(
+          `Service ${change.name}: the selector patch met ${describeError(error)}; retry ${attempt} in ${Math.round(delayMs)} ms`,
+        ),
+    },
+  );
 }
 
 /** Puts back the selectors and backends a failed switch already changed, reading each object afresh. */

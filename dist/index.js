@@ -1,4 +1,17 @@
-import { createRequire as __glCreateRequire } from 'node:module';
-const require = __glCreateRequire(import.meta.url);
-var e=["build-image","deploy-bluegreen","promote","audit"];async function n(t=process.env){let o=(t.INPUT_COMMAND??"").trim();if(!e.includes(o)){let i=o?`input \`command\` must be one of ${e.join("|")}, got "${o}"`:`input \`command\` is required and was not given (one of ${e.join("|")})`;process.stdout.write(`::error title=greenlight::${i.replace(/%/g,"%25").replace(/\r?\n/g,"%0A")}
-`),process.exitCode=1;return}await import(new URL(`../actions/${o}/dist/index.js`,import.meta.url).href)}await n();
+// shared/src/root-action.ts
+var COMMANDS = ["build-image", "deploy-bluegreen", "promote", "audit"];
+async function runRootAction(env = process.env) {
+  let command = (env.INPUT_COMMAND ?? "").trim();
+  if (!COMMANDS.includes(command)) {
+    let problem = command ? `input \`command\` must be one of ${COMMANDS.join("|")}, got "${command}"` : `input \`command\` is required and was not given (one of ${COMMANDS.join("|")})`;
+    process.stdout.write(
+      `::error title=greenlight::${problem.replace(/%/g, "%25").replace(/\r?\n/g, "%0A")}
+`
+    ), process.exitCode = 1;
+    return;
+  }
+  await import(new URL(`../actions/${command}/dist/index.js`, import.meta.url).href);
+}
+
+// src/main.ts
+await runRootAction();

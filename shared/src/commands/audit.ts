@@ -66,6 +66,7 @@ export const audit = defineCommand({
           context: inputs.context,
           env,
           mask: (secret) => host.secret(secret),
+          signal,
         });
         const snapshot = await collectLive(kube, inputs.namespaces, signal);
         host.info(

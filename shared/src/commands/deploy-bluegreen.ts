@@ -83,6 +83,7 @@ export const deployBluegreen = defineCommand({
       context: inputs.context,
       env,
       mask: (s) => host.secret(s),
+      signal: context.signal,
     });
     host.info(`cluster: ${kube.server} (context ${kube.context})`);
 

@@ -100,6 +100,7 @@ export const promote = defineCommand({
       context: inputs.context,
       env: context.env,
       mask: (secret) => host.secret(secret),
+      signal: context.signal,
     });
     const base = {
       kube,
@@ -145,6 +146,7 @@ export const promote = defineCommand({
             context: inputs['from-context'] || (inputs['from-kubeconfig'] ? undefined : inputs.context),
             env: context.env,
             mask: (secret) => host.secret(secret),
+            signal: context.signal,
           })
         : kube;
       const root = context.env.GITHUB_WORKSPACE ?? process.cwd();

@@ -6,6 +6,7 @@ import {
   DiscoveryV1Api,
   KubeConfig,
   KubernetesObjectApi,
+  type RequestContext,
 } from '@kubernetes/client-node';
 import { GreenlightError } from '../runtime/errors.ts';
 
@@ -19,6 +20,8 @@ export interface KubeConnectOptions {
   env?: NodeJS.ProcessEnv;
   /** Called with every credential found in the kubeconfig, so the host can mask it in logs. */
   mask?: (secret: string) => void;
+  /** The run's signal: API requests started before it fires are aborted when it fires (see `kubeFromConfig`). */
+  signal?: AbortSignal;
 }
 
 /** A connection to one cluster: the KubeConfig and the typed API clients Greenlight uses. */
@@ -37,8 +40,48 @@ export interface Kube {
   objects: KubernetesObjectApi;
 }
 
-/** Builds a Kube from a KubeConfig that is already loaded. */
-export function kubeFromConfig(config: KubeConfig): Kube {
+/** How long an API request started after the run's signal fired (clean-up) may take before it is aborted. */
+export const CLEANUP_REQUEST_TIMEOUT_MS = 5_000;
+
+/**
+ * A KubeConfig whose API requests are bound to the run's signal. client-node calls
+ * `applySecurityAuthentication` for every request and its fetch takes the request's signal: a request started
+ * before the run's signal fired carries that signal, so cancelling the run aborts it at once (a request the
+ * server holds would otherwise keep the process alive until it is answered); a request started after it fired
+ * is clean-up (switching traffic back, releasing the Lease, recording the failure) and runs with a timeout of
+ * its own instead. Clusters, users and contexts are those of `base`, and `base` authenticates each request.
+ */
+class SignalBoundKubeConfig extends KubeConfig {
+  private readonly base: KubeConfig;
+  private readonly signal: AbortSignal;
+
+  constructor(base: KubeConfig, signal: AbortSignal) {
+    super();
+    this.base = base;
+    this.signal = signal;
+    this.loadFromOptions({
+      clusters: base.getClusters(),
+      users: base.getUsers(),
+      contexts: base.getContexts(),
+      currentContext: base.getCurrentContext(),
+    });
+  }
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await this.base.applySecurityAuthentication(context);
+    const bound = this.signal.aborted ? AbortSignal.timeout(CLEANUP_REQUEST_TIMEOUT_MS) : this.signal;
+    const own = context.getSignal();
+    context.setSignal(own ? AbortSignal.any([own, bound]) : bound);
+  }
+}
+
+/**
+ * Builds a Kube from a KubeConfig that is already loaded. With `signal`, every API request started before the
+ * signal fires is aborted when it fires, and every request started afterwards (clean-up) is aborted after
+ * CLEANUP_REQUEST_TIMEOUT_MS.
+ */
+export function kubeFromConfig(loaded: KubeConfig, signal?: AbortSignal): Kube {
+  const config = signal ? new SignalBoundKubeConfig(loaded, signal) : loaded;
   const cluster = config.getCurrentCluster();
   if (!cluster) {
     throw new GreenlightError({
@@ -62,7 +105,8 @@ export function kubeFromConfig(config: KubeConfig): Kube {
 
 /**
  * Connects to a cluster from kubeconfig content, or the KUBECONFIG path, or the default path, and selects
- * `context` when given. Credentials are handed to `mask` before anything can log them.
+ * `context` when given. Credentials are handed to `mask` before anything can log them. With `signal` (the run's),
+ * API requests are bound to it as `kubeFromConfig` describes.
  */
 export function connect(options: KubeConnectOptions = {}): Kube {
   const config = new KubeConfig();
@@ -112,7 +156,7 @@ export function connect(options: KubeConnectOptions = {}): Kube {
       hint: 'set `context`, or set current-context in the kubeconfig',
     });
   }
-  return kubeFromConfig(config);
+  return kubeFromConfig(config, options.signal);
 }
 
 function firstLine(error: unknown): string {

@@ -1,6 +1,4 @@
-import { isNotFound, kubeError } from '../kube/errors.ts';
 import { holderIdentity } from '../kube/lock.ts';
-import { withRetry } from '../kube/retry.ts';
 import {
   activeRevision,
   candidateRevision,
@@ -9,7 +7,7 @@ import {
   type ReleaseRevision,
   updateRevision,
 } from '../release/record.ts';
-import { type RecordKey, readRecord, updateRecord } from '../release/store.ts';
+import { type RecordKey, updateRecord } from '../release/store.ts';
 import { GreenlightError } from '../runtime/errors.ts';
 import {
   imageOf,
@@ -19,7 +17,8 @@ import {
   withReleaseLock,
 } from './promote.ts';
 import { colorDeployment, readColorDeployment, scaleColor } from './rollback.ts';
-import { activeServiceName, COLOR_LABEL, type SwitchContext } from './switch.ts';
+import { readSettledRecord, trafficColor } from './settle.ts';
+import { activeServiceName, type SwitchContext } from './switch.ts';
 
 export interface AbortOptions extends ReleaseTarget, RunContext {
   route: 'service' | 'ingress';
@@ -80,9 +79,8 @@ export async function abortRelease(options: AbortOptions): Promise<ReleaseOutcom
       deadline: Date.now() + options.timeoutMs,
       signal,
     };
-    const { record } = await readRecord(kube, key, signal);
-    const servingColor = await servingColorOf(context, app);
-    const decision = decideAbort(record, options.route === 'service' ? servingColor : undefined);
+    const { record } = await readSettledRecord(context, key);
+    const decision = decideAbort(record, await trafficColor(context, app, options.route));
     const active = activeRevision(record);
     const base: ReleaseOutcome = {
       action: 'abort',
@@ -121,23 +119,4 @@ export async function abortRelease(options: AbortOptions): Promise<ReleaseOutcom
     host.info(message);
     return { ...base, message };
   });
-}
-
-/** The colour the active Service selects now, or undefined (no Service, or it selects no colour). */
-async function servingColorOf(context: SwitchContext, app: string): Promise<string | undefined> {
-  const { kube, namespace } = context;
-  const name = activeServiceName(app);
-  try {
-    const service = await withRetry(() => kube.core.readNamespacedService({ name, namespace }), {
-      signal: context.signal,
-    });
-    return service.spec?.selector?.[COLOR_LABEL];
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw kubeError(error, {
-      what: 'read the active Service',
-      object: { kind: 'Service', name, namespace },
-      server: kube.server,
-    });
-  }
 }

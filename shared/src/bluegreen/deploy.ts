@@ -22,7 +22,7 @@ import {
   type ReleaseRevision,
   updateRevision,
 } from '../release/record.ts';
-import { readRecord, updateRecord } from '../release/store.ts';
+import { updateRecord } from '../release/store.ts';
 import { describeError, GreenlightError } from '../runtime/errors.ts';
 import { type Host, Progress } from '../runtime/host.ts';
 import type { PhaseClock } from '../runtime/summary.ts';
@@ -34,6 +34,7 @@ import {
   planDeploy,
   type SourcedObject,
 } from './plan.ts';
+import { noteSwitch, readSettledRecord, recordSwitchOutcome, settleAfterFailure } from './settle.ts';
 import { APP_LABEL, activeServiceName, COLOR_LABEL } from './switch.ts';
 
 /** What to deploy, where, and how to judge it. */
@@ -153,8 +154,14 @@ export async function deployBlueGreen(
   const deadline = Date.now() + options.timeoutMs;
   let plan: DeployPlan | undefined;
   let applied = false;
+  // Reads and writes of the release record that settle switches (a left note, this run's activation).
+  const recordContext = { kube, namespace, host, deadline, signal };
+  let noted = false;
   try {
-    const state = await clock.run('read state', () => readState(kube, options, signal, host));
+    const state = await clock.run('read state', async () => {
+      const { record } = await readSettledRecord(recordContext, key);
+      return readState(kube, options, record, signal, host);
+    });
     result.color = state.candidate;
     result.previousColor = state.live;
     host.info(
@@ -288,22 +295,30 @@ export async function deployBlueGreen(
     await clock.run('tidy', () => removeStaleCopies(kube, thePlan, host));
 
     if (plan.activeServices.length > 0 || !state.live) {
-      // Nothing serves yet (first deploy or adoption): the proven candidate becomes active.
+      // Nothing serves yet (first deploy or adoption): the proven candidate becomes active. Like a promote, the
+      // record notes the switch before the Services move.
+      await noteSwitch(recordContext, key, {
+        action: 'promote',
+        revision: revision.revision,
+        color: thePlan.candidate,
+        route: 'service',
+        holder: options.holder,
+      });
+      noted = true;
       await clock.run('activate', () => activate(kube, thePlan, state.snapshot, deadline, signal, host));
       result.active = true;
     }
-    const final = await updateRecord(
-      kube,
-      key,
-      (current) =>
-        updateRevision(current, revision.revision, {
-          ready: true,
-          gates: recorded(report.results),
-          status: result.active ? 'active' : 'candidate',
-          ...(result.active ? { promotedAt: new Date().toISOString() } : {}),
-        }),
-      signal,
-    );
+    const proven = (current: ReleaseRecord) =>
+      updateRevision(current, revision.revision, {
+        ready: true,
+        gates: recorded(report.results),
+        status: result.active ? 'active' : 'candidate',
+        ...(result.active ? { promotedAt: new Date().toISOString() } : {}),
+      });
+    const final = noted
+      ? await recordSwitchOutcome(recordContext, key, proven)
+      : await updateRecord(kube, key, proven, signal);
+    noted = false;
     result.release = final.revisions.find((r) => r.revision === revision.revision);
     if (!result.active && options.promote) {
       await clock.run('promote', () =>
@@ -319,6 +334,7 @@ export async function deployBlueGreen(
     if (plan && result.revision !== undefined) {
       await failCandidate(kube, options, plan, result, applied, context, error);
     }
+    if (noted) await settleAfterFailure(recordContext, key);
     throw error;
   } finally {
     try {
@@ -340,14 +356,15 @@ interface State {
   staleCandidate?: string;
 }
 
+/** The live state a deploy plans from: `record` (already settled) and what the cluster runs. */
 async function readState(
   kube: Kube,
   options: DeployOptions,
+  record: ReleaseRecord,
   signal: AbortSignal,
   host: Host,
 ): Promise<State> {
   const { app, namespace } = options;
-  const { record } = await readRecord(kube, { namespace, app, environment: options.environment }, signal);
   const services = await withRetry(() => kube.core.listNamespacedService({ namespace }), { signal }).catch(
     (error) => {
       throw kubeError(error, {

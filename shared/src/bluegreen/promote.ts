@@ -11,19 +11,21 @@ import { sleep, withRetry } from '../kube/retry.ts';
 import {
   type Color,
   candidateRevision,
+  markActive,
   otherColor,
   type ReleaseRecord,
   type ReleaseRevision,
   recordName,
   updateRevision,
 } from '../release/record.ts';
-import { type RecordKey, readRecord, updateRecord } from '../release/store.ts';
+import { type RecordKey, readRecord } from '../release/store.ts';
 import { describeError, GreenlightError } from '../runtime/errors.ts';
 import type { Host } from '../runtime/host.ts';
 import type { PhaseClock } from '../runtime/summary.ts';
 import { deployBlueGreen } from './deploy.ts';
 import type { SourcedObject } from './plan.ts';
 import { podTrouble, readColorDeployment, runsRevision, scaleColor, waitForScaledDown } from './rollback.ts';
+import { noteSwitch, readSettledRecord, recordSwitchOutcome, settleAfterFailure } from './settle.ts';
 import {
   activeServiceName,
   colorServiceName,
@@ -184,20 +186,7 @@ export function decidePromotion(record: ReleaseRecord, expectedDigest?: string):
 }
 
 /** The record once `revision` is promoted: it turns active, the one active before turns previous. */
-export function markPromoted(record: ReleaseRecord, revision: number, now: Date = new Date()): ReleaseRecord {
-  let next = record;
-  for (const r of record.revisions) {
-    if (r.revision === revision) continue;
-    if (r.status === 'active') next = updateRevision(next, r.revision, { status: 'previous' }, now);
-    else if (r.status === 'previous') next = updateRevision(next, r.revision, { status: 'retired' }, now);
-  }
-  return updateRevision(
-    next,
-    revision,
-    { status: 'active', promotedAt: now.toISOString(), reason: undefined },
-    now,
-  );
-}
+export const markPromoted = markActive;
 
 /** The record once the verification of `revision` failed and traffic went back: it is marked failed. */
 export function markVerificationFailed(
@@ -265,7 +254,7 @@ export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOu
   return withReleaseLock(options, options, async (signal) => {
     const deadline = Date.now() + options.timeoutMs;
     const context: SwitchContext = { kube, namespace, host, deadline, signal };
-    const { record } = await readRecord(kube, key, signal);
+    const { record } = await readSettledRecord(context, key);
     const decision = decidePromotion(record, options.expectedDigest);
     if (decision.kind === 'refuse') {
       throw new GreenlightError({
@@ -340,17 +329,40 @@ export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOu
         });
       }
     };
-    await undoOnCancel(() => flipAndVerify());
+    // The note is written before traffic moves; a failed or cancelled switch settles it from where traffic ended.
+    let noted = false;
+    try {
+      await undoOnCancel(() => flipAndVerify());
+    } catch (error) {
+      if (noted) await settleAfterFailure(context, key);
+      throw error;
+    }
     if (outcome.rolledBack) return outcome;
-    await clock.run('record the promotion', () =>
-      updateRecord(kube, key, (r) => markPromoted(r, candidate.revision), signal),
-    );
+    await clock.run('record the promotion', async () => {
+      try {
+        await recordSwitchOutcome(context, key, (r) => markPromoted(r, candidate.revision));
+      } catch (error) {
+        host.warning(
+          `revision ${candidate.revision} serves on ${target} and passed its verification, but the release record could not say so; it notes the switch, and the next deploy, promote, rollback or abort records it`,
+        );
+        throw error;
+      }
+    });
     await tracker?.report(
       'success',
       `revision ${candidate.revision} is live on ${target}`,
       options.environmentUrl,
     );
     outcome.message = `revision ${candidate.revision} is live on ${target}`;
+    if (options.signal.aborted) {
+      // Cancelled while the promotion was recorded: it is live and recorded; the previous colour stays up.
+      throw new GreenlightError({
+        what: `promote revision ${candidate.revision}`,
+        object: { kind: 'Service', name: activeServiceName(app), namespace },
+        reason: `the job was cancelled (${describeError(options.signal.reason)}) after revision ${candidate.revision} went live on ${target} and was recorded`,
+        hint: `${colorDeploymentName(app, previous)} stays up for an instant rollback; the next promote or deploy retires it`,
+      });
+    }
     await retireColor(context, { ...options, color: previous });
     return outcome;
 
@@ -359,6 +371,15 @@ export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOu
         outcome.recheck = await clock.run('re-check the candidate', () =>
           recheckCandidate(context, options, candidate),
         );
+        await noteSwitch(context, key, {
+          action: 'promote',
+          revision: candidate.revision,
+          color: target,
+          from: live?.revision,
+          route: options.route,
+          holder: holderIdentity(options.env),
+        });
+        noted = true;
         flipStarted = true;
         await clock.run(`switch traffic to ${target}`, () =>
           flipOrFlipBack(context, options, target, previous, live !== undefined),
@@ -383,7 +404,9 @@ export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOu
         if (!report.passed && !live) {
           // Nothing served before this candidate: there is no colour to go back to.
           const reason = `verification failed: ${report.failure}`;
-          await updateRecord(kube, key, (r) => markVerificationFailed(r, candidate.revision, reason), signal);
+          await recordSwitchOutcome(context, key, (r) =>
+            markVerificationFailed(r, candidate.revision, reason),
+          );
           await tracker?.report('failure', reason);
           throw new GreenlightError({
             what: `verify revision ${candidate.revision} on ${target}`,
@@ -401,7 +424,9 @@ export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOu
               { app, route: options.route, target: previous },
             ),
           );
-          await updateRecord(kube, key, (r) => markVerificationFailed(r, candidate.revision, reason), signal);
+          await recordSwitchOutcome(context, key, (r) =>
+            markVerificationFailed(r, candidate.revision, reason),
+          );
           await tracker?.report('failure', `${reason}; traffic is back on ${previous}`);
           const active = live;
           Object.assign(outcome, {

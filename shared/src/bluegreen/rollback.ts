@@ -2,18 +2,20 @@ import { PatchStrategy, setHeaderOptions, type V1Deployment, type V1Pod } from '
 import { runGates } from '../health/run.ts';
 import type { GateSpec } from '../health/spec.ts';
 import { isNotFound, kubeError } from '../kube/errors.ts';
-import { holderIdentity } from '../kube/lock.ts';
+import { holderIdentity, sameRun } from '../kube/lock.ts';
 import { sleep, withRetry } from '../kube/retry.ts';
 import { deploymentSource, podSource, watchUntil } from '../kube/watch.ts';
 import {
   type Color,
+  findRevision,
+  otherColor,
   previousRevision,
   type ReleaseRecord,
   type ReleaseRevision,
   recordName,
   updateRevision,
 } from '../release/record.ts';
-import { type RecordKey, readRecord, updateRecord } from '../release/store.ts';
+import type { RecordKey } from '../release/store.ts';
 import { describeError, GreenlightError } from '../runtime/errors.ts';
 import { Progress } from '../runtime/host.ts';
 import {
@@ -26,6 +28,7 @@ import {
   retireColor,
   withReleaseLock,
 } from './promote.ts';
+import { noteSwitch, readSettledRecord, recordSwitchOutcome, settleAfterFailure } from './settle.ts';
 import {
   activeServiceName,
   colorServiceName,
@@ -326,7 +329,28 @@ export async function rollbackRelease(options: RollbackOptions): Promise<Release
       deadline: Date.now() + options.timeoutMs,
       signal,
     };
-    const { record } = await readRecord(kube, key, signal);
+    const { record, settlement } = await readSettledRecord(context, key);
+    const me = holderIdentity(options.env);
+    if (
+      settlement.kind === 'completed' &&
+      settlement.note.action === 'rollback' &&
+      (settlement.note.holder === me || sameRun(me, settlement.note.holder))
+    ) {
+      // An earlier attempt of this run flipped back and could not record it: the rollback is done; rolling back
+      // again would flip forward to the release it rolled back from.
+      const done = findRevision(record, settlement.note.revision) as ReleaseRevision;
+      const message = `an earlier attempt of this run already rolled back to revision ${done.revision} on ${done.color}; it is now recorded`;
+      host.info(message);
+      return {
+        action: 'rollback',
+        activeColor: done.color,
+        previousColor: otherColor(done.color),
+        revision: done.revision,
+        image: imageOf(done),
+        rolledBack: true,
+        message,
+      };
+    }
     const decision = decideRollback(record);
     if (decision.kind === 'refuse') {
       throw new GreenlightError({
@@ -345,6 +369,7 @@ export async function rollbackRelease(options: RollbackOptions): Promise<Release
       image: imageOf(to),
     });
     await tracker?.report('in_progress', `rolling back to revision ${to.revision} on ${to.color}`);
+    let noted = false;
     try {
       const deployment = await readColorDeployment(context, app, to.color);
       if (!deployment) {
@@ -404,10 +429,20 @@ export async function rollbackRelease(options: RollbackOptions): Promise<Release
           hint: 'traffic stays where it is; fix the older release or deploy a new one',
         });
       }
+      await noteSwitch(context, key, {
+        action: 'rollback',
+        revision: to.revision,
+        color: to.color,
+        from: from.revision,
+        route: options.route,
+        holder: holderIdentity(options.env),
+      });
+      noted = true;
       await clock.run(`switch traffic to ${to.color}`, () =>
         flipTo(context, { app, route: options.route, target: to.color }),
       );
     } catch (error) {
+      if (noted) await settleAfterFailure(context, key);
       await tracker?.report('failure', describeError(error));
       throw error;
     }
@@ -419,7 +454,7 @@ export async function rollbackRelease(options: RollbackOptions): Promise<Release
     host.info(`Traffic is on ${to.color}: ${formatCensus(census)}`);
     const reason = `rolled back to revision ${to.revision} by ${holderIdentity(options.env)}`;
     await clock.run('record the rollback', () =>
-      updateRecord(kube, key, (r) => markRolledBack(r, from.revision, to.revision, reason), signal),
+      recordSwitchOutcome(context, key, (r) => markRolledBack(r, from.revision, to.revision, reason)),
     );
     await tracker?.report(
       'success',

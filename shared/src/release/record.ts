@@ -66,6 +66,27 @@ export interface ReleaseRevision {
   replicas?: number;
 }
 
+/**
+ * A traffic switch under way. Traffic and the record are two objects that no single API call changes together,
+ * so the note is written before traffic moves and removed by the write that records the outcome. A note left
+ * behind (the job was killed between the two writes, or the second write failed) is settled by the next run
+ * from where traffic really goes: see `settleSwitch`.
+ */
+export interface PendingSwitch {
+  /** `promote` (also a first deploy making its colour live) or `rollback`. */
+  action: 'promote' | 'rollback';
+  /** The revision traffic moves to, and its colour. */
+  revision: number;
+  color: Color;
+  /** The revision that served before, if any. */
+  from?: number;
+  /** How traffic is routed: the active Service's selector, or Ingress backends on the colour Services. */
+  route: 'service' | 'ingress';
+  /** Who switched (the lock holder) and when (ISO timestamp). */
+  holder: string;
+  startedAt: string;
+}
+
 /** All revisions of one app in one environment, oldest first. */
 export interface ReleaseRecord {
   app: string;
@@ -74,6 +95,8 @@ export interface ReleaseRecord {
   /** How many revisions are kept; the active, candidate and previous ones are always kept. */
   historyLimit: number;
   revisions: ReleaseRevision[];
+  /** A switch of traffic that was started and whose outcome is not recorded yet. */
+  switching?: PendingSwitch;
 }
 
 export const DEFAULT_HISTORY_LIMIT = 10;
@@ -141,6 +164,86 @@ export function updateRevision(
   return putRevision(record, { ...found, ...changes, updatedAt: now.toISOString() });
 }
 
+/**
+ * The record once `revision` serves traffic: it turns active (and ready: only proven revisions are switched to),
+ * the one active before turns previous, and the one kept as previous before is retired.
+ */
+export function markActive(record: ReleaseRecord, revision: number, now: Date = new Date()): ReleaseRecord {
+  let next = record;
+  for (const r of record.revisions) {
+    if (r.revision === revision) continue;
+    if (r.status === 'active') next = updateRevision(next, r.revision, { status: 'previous' }, now);
+    else if (r.status === 'previous') next = updateRevision(next, r.revision, { status: 'retired' }, now);
+  }
+  return updateRevision(
+    next,
+    revision,
+    { status: 'active', ready: true, promotedAt: now.toISOString(), reason: undefined },
+    now,
+  );
+}
+
+/** The record with a note that traffic is about to move (replacing any earlier note). */
+export function withSwitch(record: ReleaseRecord, note: PendingSwitch): ReleaseRecord {
+  return { ...record, switching: note };
+}
+
+/** The record without a switch note. */
+export function withoutSwitch(record: ReleaseRecord): ReleaseRecord {
+  if (!record.switching) return record;
+  const { switching: _, ...rest } = record;
+  return rest;
+}
+
+/** What settling a left switch note did. */
+export type SwitchSettlement =
+  | { kind: 'none' }
+  /** Traffic is on the noted colour: the switch is recorded as done. */
+  | { kind: 'completed'; note: PendingSwitch }
+  /** Traffic is not on the noted colour (it never moved, or moved back): the note is dropped. */
+  | { kind: 'dropped'; note: PendingSwitch; serving: Color | undefined };
+
+/**
+ * Settles a switch note from where traffic goes now (`serving`): when it is on the noted colour the switch
+ * happened, so the noted revision becomes active (a rollback also keeps its reason); otherwise the note is
+ * dropped and the revisions stay as they were. Pure: the record it returns has no note.
+ */
+export function settleSwitch(
+  record: ReleaseRecord,
+  serving: Color | undefined,
+  now: Date = new Date(),
+): { record: ReleaseRecord; settlement: SwitchSettlement } {
+  const note = record.switching;
+  if (!note) return { record, settlement: { kind: 'none' } };
+  const base = withoutSwitch(record);
+  const target = findRevision(base, note.revision);
+  if (serving !== note.color || !target || target.color !== note.color) {
+    return { record: base, settlement: { kind: 'dropped', note, serving } };
+  }
+  if (target.status === 'active') return { record: base, settlement: { kind: 'completed', note } };
+  let next = markActive(base, note.revision, now);
+  if (note.action === 'rollback' && note.from !== undefined && findRevision(next, note.from)) {
+    next = updateRevision(
+      next,
+      note.from,
+      { reason: `rolled back to revision ${note.revision} by ${note.holder}` },
+      now,
+    );
+  }
+  return { record: next, settlement: { kind: 'completed', note } };
+}
+
+/** One line on a settlement, for the log. */
+export function describeSettlement(settlement: SwitchSettlement): string {
+  if (settlement.kind === 'none') return '';
+  const { note } = settlement;
+  const what = `the ${note.action} to revision ${note.revision} on ${note.color} that ${note.holder} started at ${note.startedAt}`;
+  if (settlement.kind === 'completed') {
+    return `${what} was left unrecorded; traffic is on ${note.color}, so it is now recorded as active`;
+  }
+  return `${what} was left unrecorded; traffic is on ${settlement.serving ?? 'no colour'}, not ${note.color}, so its note is dropped`;
+}
+
 const KEPT: readonly RevisionStatus[] = ['active', 'candidate', 'previous'];
 
 function trimHistory(revisions: ReleaseRevision[], limit: number): ReleaseRevision[] {
@@ -188,6 +291,8 @@ export function encodeRecord(record: ReleaseRecord): Record<string, string> {
     data['candidate-color'] = candidate.color;
     data['candidate-revision'] = String(candidate.revision);
   }
+  if (record.switching)
+    data['switching-to'] = `${record.switching.color} (revision ${record.switching.revision})`;
   return data;
 }
 
@@ -219,7 +324,9 @@ export function decodeRecord(data: Record<string, string> | undefined): ReleaseR
   const historyLimit = typeof parsed.historyLimit === 'number' ? parsed.historyLimit : DEFAULT_HISTORY_LIMIT;
   if (!Array.isArray(parsed.revisions)) throw new RecordFormatError('"revisions" is not a list');
   const revisions = parsed.revisions.map((value, index) => decodeRevision(value, index));
-  return { app, environment, namespace, historyLimit, revisions };
+  const record: ReleaseRecord = { app, environment, namespace, historyLimit, revisions };
+  if (parsed.switching !== undefined) record.switching = decodeSwitch(parsed.switching);
+  return record;
 }
 
 function decodeRevision(value: unknown, index: number): ReleaseRevision {
@@ -240,6 +347,32 @@ function decodeRevision(value: unknown, index: number): ReleaseRevision {
   if (!Array.isArray(value.images)) throw new RecordFormatError(`${where}.images is not a list`);
   if (!Array.isArray(value.gates)) throw new RecordFormatError(`${where}.gates is not a list`);
   return { ...(value as unknown as ReleaseRevision), ready: value.ready === true };
+}
+
+function decodeSwitch(value: unknown): PendingSwitch {
+  if (!isObject(value)) throw new RecordFormatError('switching is not an object');
+  if (value.action !== 'promote' && value.action !== 'rollback') {
+    throw new RecordFormatError(
+      `switching.action must be promote or rollback, got ${JSON.stringify(value.action)}`,
+    );
+  }
+  if (typeof value.revision !== 'number' || !Number.isInteger(value.revision)) {
+    throw new RecordFormatError('switching.revision is not a whole number');
+  }
+  if (value.color !== 'blue' && value.color !== 'green') {
+    throw new RecordFormatError(`switching.color must be blue or green, got ${JSON.stringify(value.color)}`);
+  }
+  if (value.route !== 'service' && value.route !== 'ingress') {
+    throw new RecordFormatError(
+      `switching.route must be service or ingress, got ${JSON.stringify(value.route)}`,
+    );
+  }
+  if (value.from !== undefined && (typeof value.from !== 'number' || !Number.isInteger(value.from))) {
+    throw new RecordFormatError('switching.from is not a whole number');
+  }
+  requireString(value, 'holder', 'switching');
+  requireString(value, 'startedAt', 'switching');
+  return value as unknown as PendingSwitch;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type Color,
   encodeRecord,
+  type PendingSwitch,
   type ReleaseRecord,
   type ReleaseRevision,
   recordLabels,
@@ -115,13 +116,14 @@ function revision(
   };
 }
 
-function recordMap(revisions: ReleaseRevision[]): V1ConfigMap {
+function recordMap(revisions: ReleaseRevision[], switching?: PendingSwitch): V1ConfigMap {
   const record: ReleaseRecord = {
     app: 'api',
     environment: 'production',
     namespace: 'shop',
     historyLimit: 10,
     revisions,
+    ...(switching ? { switching } : {}),
   };
   return {
     apiVersion: 'v1',
@@ -300,6 +302,29 @@ describe('live rules', () => {
       ]);
       expect(findings).toHaveLength(1);
       expect(findings[0]?.field).toBe('spec.template.spec.containers[web].image');
+    });
+    it('fires when an interrupted switch left its note in the record', () => {
+      const noted = recordMap(
+        [revision(1, 'blue', 'active', HOUR), revision(2, 'green', 'candidate', HOUR)],
+        {
+          action: 'promote',
+          revision: 2,
+          color: 'green',
+          from: 1,
+          route: 'service',
+          holder: 'github:shop/api/runs/7/attempts/1',
+          startedAt: ago(HOUR),
+        },
+      );
+      const findings = live('GL-LIVE-005', [
+        colour('blue', 3),
+        colour('green', 3),
+        activeService('blue'),
+        noted,
+      ]);
+      expect(findings).toHaveLength(1);
+      expect(findings[0]?.message).toContain('notes a promote to revision 2 on green');
+      expect(findings[0]?.message).toContain('github:shop/api/runs/7/attempts/1');
     });
     it('fires when the record cannot be read', () => {
       const broken = { ...record(), data: { 'release.json': '{' } };

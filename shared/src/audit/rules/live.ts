@@ -309,6 +309,14 @@ export const liveRules = [
           );
           continue;
         }
+        const note = found.record.switching;
+        if (note) {
+          yield report(
+            found.target,
+            ['data'],
+            `the release record (${found.record.environment}) notes a ${note.action} to revision ${note.revision} on ${note.color} that ${note.holder} started at ${note.startedAt} and never recorded; the next deploy, promote, rollback or abort settles it from where traffic goes`,
+          );
+        }
         const active = [...found.record.revisions].reverse().find((revision) => revision.status === 'active');
         if (!active) continue;
         const service = serviceColor(context, found.app, found.namespace);

@@ -74,6 +74,7 @@ export async function runEndpointsGate(
     ...target.services.map((service) => endpointSliceSource(kube, target.namespace, service)),
   ];
   const timedOut = new Error('timed out');
+  let refused: string | undefined;
   try {
     const detail = await watchUntil(
       kube,
@@ -101,11 +102,19 @@ export async function runEndpointsGate(
         options.progress?.(`${name}: ${last}`);
         return problems.length === 0 ? last : undefined;
       },
-      { deadline: options.deadline, signal: options.signal, what: name, onTimeout: () => timedOut },
+      {
+        deadline: options.deadline,
+        signal: options.signal,
+        what: name,
+        onTimeout: (refusals) => {
+          refused = refusals;
+          return timedOut;
+        },
+      },
     );
     return result(true, detail);
   } catch (error) {
     if (error !== timedOut) throw error;
-    return result(false, `when the budget ran out: ${last}`);
+    return result(false, `when the budget ran out: ${last}${refused ? `; ${refused}` : ''}`);
   }
 }

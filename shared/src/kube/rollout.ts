@@ -135,6 +135,7 @@ export async function waitForRollout(kube: Kube, options: RolloutWaitOptions): P
   const ref: ObjectRef = { kind: 'Deployment', name, namespace };
   let last: { status?: RolloutStatus; pods: V1Pod[] } = { pods: [] };
   const timedOut = new Error('timed out');
+  let refused: string | undefined;
   try {
     return await watchUntil(
       kube,
@@ -186,7 +187,10 @@ export async function waitForRollout(kube: Kube, options: RolloutWaitOptions): P
         deadline: options.deadline,
         signal: options.signal,
         what: `the rollout of ${name}`,
-        onTimeout: () => timedOut,
+        onTimeout: (refusals) => {
+          refused = refusals;
+          return timedOut;
+        },
       },
     );
   } catch (error) {
@@ -208,6 +212,17 @@ export async function waitForRollout(kube: Kube, options: RolloutWaitOptions): P
     }
     if (error !== timedOut) throw error;
     const s = last.status;
+    const seen = s
+      ? `${s.ready}/${s.desired} ready, ${s.updated} updated, ${s.available} available`
+      : 'the Deployment was never seen';
+    if (refused) {
+      throw new GreenlightError({
+        what: 'wait for rollout',
+        object: ref,
+        reason: `${seen} when the timeout ran out: ${refused}`,
+        hint: 'the API server, or a proxy or load balancer in front of it, kept refusing: check its health and load, then re-run',
+      });
+    }
     const stuck = last.pods.find(
       (p) => !(p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
     );
@@ -215,7 +230,7 @@ export async function waitForRollout(kube: Kube, options: RolloutWaitOptions): P
     throw new GreenlightError({
       what: 'wait for rollout',
       object: ref,
-      reason: `${s ? `${s.ready}/${s.desired} ready, ${s.updated} updated, ${s.available} available` : 'the Deployment was never seen'} when the timeout ran out${why}`,
+      reason: `${seen} when the timeout ran out${why}`,
       hint: 'the pods never turned Ready: check the readiness probe and the app logs, or raise `timeout` for slow starters',
     });
   }

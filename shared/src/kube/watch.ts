@@ -1,7 +1,10 @@
+import { STATUS_CODES } from 'node:http';
 import {
+  KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   ListWatch,
+  type RequestContext,
   type V1Deployment,
   type V1EndpointSlice,
   type V1Lease,
@@ -9,6 +12,7 @@ import {
   type V1ReplicaSet,
   Watch,
 } from '@kubernetes/client-node';
+import { GreenlightError } from '../runtime/errors.ts';
 import type { Kube } from './client.ts';
 import { kubeError, statusCode } from './errors.ts';
 
@@ -30,8 +34,13 @@ export interface WatchUntilOptions {
   deadline: number;
   /** Stops the wait (rejecting with the signal's reason) when aborted. */
   signal?: AbortSignal;
-  /** The error to fail with at the deadline, given what was last seen (or nothing when no list succeeded yet). */
-  onTimeout: () => Error;
+  /**
+   * The error to fail with at the deadline, given what was last seen (or nothing when no list succeeded yet).
+   * `refused` is set when some list or watch was still being refused at the deadline: which collections, how
+   * often and with what status, as a sentence to put into the error. A GreenlightError that leaves it out gets
+   * it appended to its reason.
+   */
+  onTimeout: (refused?: string) => Error;
   /** What is being waited for, for errors about the watch itself. */
   what: string;
 }
@@ -40,7 +49,9 @@ export interface WatchUntilOptions {
  * Lists and watches one or more collections (client-node's ListWatch: list, then watch from that
  * resourceVersion, re-list on 410 Gone) and calls `evaluate` with the current objects after every change,
  * until it returns a value (success), throws (fail fast: a crash loop, a pull failure), the deadline passes, or
- * the signal aborts. A refused watch (401, 403, 404) fails at once with the permission named.
+ * the signal aborts. A refused list (401, 403, 404) fails at once with the permission named; other failures
+ * are retried every second, counted, and named in the timeout error when they lasted until the deadline. When
+ * the wait ends, all its watch connections are closed, also those the server has not answered yet.
  */
 export function watchUntil<const S extends readonly WatchSource<KubernetesObject>[], R>(
   kube: Kube,
@@ -48,7 +59,8 @@ export function watchUntil<const S extends readonly WatchSource<KubernetesObject
   evaluate: (views: Views<S>) => R | undefined,
   options: WatchUntilOptions,
 ): Promise<R> {
-  const watch = new Watch(kube.config);
+  const connections = new WatchConnections(kube.config);
+  const watch = new Watch(connections);
   const informers = sources.map(
     (source) =>
       new ListWatch<KubernetesObject>(
@@ -61,6 +73,7 @@ export function watchUntil<const S extends readonly WatchSource<KubernetesObject
       ),
   );
   const synced = sources.map(() => false);
+  const refusals = sources.map((): Refusals => ({ count: 0, last: '', failing: false }));
   return new Promise<R>((resolve, reject) => {
     let finished = false;
     const timers = new Set<NodeJS.Timeout>();
@@ -71,6 +84,7 @@ export function watchUntil<const S extends readonly WatchSource<KubernetesObject
       for (const timer of timers) clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       for (const informer of informers) void informer.stop();
+      connections.close(`the wait for ${options.what} ended`);
       if (error !== undefined) reject(error);
       else resolve(value as R);
     };
@@ -83,7 +97,7 @@ export function watchUntil<const S extends readonly WatchSource<KubernetesObject
     const deadlineTimer = setTimeout(
       () => {
         try {
-          finish(options.onTimeout());
+          finish(timeoutError(options, refusalSummary(sources, refusals)));
         } catch (error) {
           finish(error);
         }
@@ -101,9 +115,14 @@ export function watchUntil<const S extends readonly WatchSource<KubernetesObject
     };
     const startOne = (index: number) => {
       const informer = informers[index] as ListWatch<KubernetesObject>;
+      const refused = refusals[index] as Refusals;
+      const before = refused.count;
+      // start() also resolves when its list or watch failed (it reports that as an error, and a retry is due).
       informer.start().then(
         () => {
+          if (refused.count !== before) return;
           synced[index] = true;
+          refused.failing = false;
           check();
         },
         (error: unknown) => onError(index, error),
@@ -117,6 +136,10 @@ export function watchUntil<const S extends readonly WatchSource<KubernetesObject
         finish(kubeError(error, { what: `watch ${source.path} (${options.what})`, server: kube.server }));
         return;
       }
+      const refused = refusals[index] as Refusals;
+      refused.count += 1;
+      refused.last = refusalReason(error);
+      refused.failing = true;
       const timer = setTimeout(() => {
         timers.delete(timer);
         if (!finished) startOne(index);
@@ -128,6 +151,110 @@ export function watchUntil<const S extends readonly WatchSource<KubernetesObject
       informer.on('error', (error: unknown) => onError(index, error));
       startOne(index);
     });
+  });
+}
+
+/** The undici dispatcher client-node makes for a request when the kubeconfig has TLS settings. */
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+
+/**
+ * The kubeconfig a wait's Watch uses: `base` authenticates each watch request, and the dispatcher client-node
+ * creates for it is kept, so that `close` can end every watch of the wait, also one whose request the server
+ * has not answered yet. ListWatch.stop() cannot end those: client-node's Watch.watch hands out its
+ * AbortController only once the server has answered, so without this a held watch kept the process alive
+ * until client-node's 30 s timeout. A watch started after `close` (a ListWatch that was listing when it was
+ * stopped still goes on to watch) is ended at once.
+ *
+ * Limitation: with a kubeconfig without any TLS settings (no certificate authority, client certificate or
+ * insecure-skip-tls-verify; e.g. a public CA and a bearer token), client-node uses the global dispatcher and
+ * there is nothing to close; such a watch ends when the server answers or after client-node's 30 s timeout.
+ */
+class WatchConnections extends KubeConfig {
+  private readonly base: KubeConfig;
+  private readonly dispatchers = new Set<Dispatcher>();
+  private closedBecause: Error | undefined;
+
+  constructor(base: KubeConfig) {
+    super();
+    this.base = base;
+    this.loadFromOptions({
+      clusters: base.getClusters(),
+      users: base.getUsers(),
+      contexts: base.getContexts(),
+      currentContext: base.getCurrentContext(),
+    });
+  }
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await this.base.applySecurityAuthentication(context);
+    const dispatcher = context.getDispatcher();
+    if (!dispatcher) return;
+    if (this.closedBecause) dispatcher.destroy(this.closedBecause, () => undefined);
+    else this.dispatchers.add(dispatcher);
+  }
+
+  /** Ends every watch connection of the wait, answered or not, and any started from now on. */
+  close(reason: string): void {
+    this.closedBecause ??= new Error(reason);
+    for (const dispatcher of this.dispatchers) dispatcher.destroy(this.closedBecause, () => undefined);
+    this.dispatchers.clear();
+  }
+}
+
+/** How often one collection's list or watch failed, how the last attempt failed, and whether it still fails. */
+interface Refusals {
+  count: number;
+  last: string;
+  failing: boolean;
+}
+
+/** A failed list or watch in a few words: `503 Service Unavailable`, `ECONNRESET`. */
+function refusalReason(error: unknown): string {
+  // A refused list is an ApiException (`code`); a refused watch is an Error with `statusCode`.
+  const status = statusCode(error) ?? statusCode({ code: (error as { statusCode?: unknown }).statusCode });
+  if (status !== undefined) return `${status} ${STATUS_CODES[status] ?? ''}`.trim();
+  const cause = (error as { cause?: { code?: unknown } }).cause;
+  const code = (error as { code?: unknown }).code ?? cause?.code;
+  if (typeof code === 'string') return code;
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0] ?? text;
+}
+
+/** `pods in namespace shop (app=api)` for a collection path and its selectors. */
+function describeSource(source: WatchSource<KubernetesObject>): string {
+  const match = /\/namespaces\/([^/]+)\/([^/]+)$/.exec(source.path);
+  const where = match ? `${match[2]} in namespace ${match[1]}` : source.path;
+  const selectors = [source.labelSelector, source.fieldSelector].filter(Boolean).join(', ');
+  return selectors ? `${where} (${selectors})` : where;
+}
+
+/** The collections whose list or watch was still refused, how often and how, or undefined when none was. */
+function refusalSummary(
+  sources: readonly WatchSource<KubernetesObject>[],
+  refusals: readonly Refusals[],
+): string | undefined {
+  const failing = sources.flatMap((source, index) => {
+    const refused = refusals[index] as Refusals;
+    if (!refused.failing) return [];
+    const times = refused.count === 1 ? 'once' : `${refused.count} times`;
+    return [`${describeSource(source)} ${times} (last: ${refused.last})`];
+  });
+  if (failing.length === 0) return undefined;
+  return `the API server refused to list or watch ${failing.join('; ')}`;
+}
+
+/** The caller's timeout error; a GreenlightError that does not mention the refusals gets them appended. */
+function timeoutError(options: WatchUntilOptions, refused: string | undefined): Error {
+  const error = options.onTimeout(refused);
+  if (!refused || !(error instanceof GreenlightError) || error.message.includes(refused)) return error;
+  return new GreenlightError({
+    what: error.what,
+    reason: `${error.reason}; ${refused}`,
+    hint: error.hint,
+    object: error.object,
+    file: error.file,
+    line: error.line,
+    cause: error.cause,
   });
 }
 

@@ -9,7 +9,12 @@ import YAML from 'yaml';
 import { endpointCensus, formatCensus, isServingPod } from '../../shared/src/bluegreen/switch.ts';
 import { connect, type Kube } from '../../shared/src/kube/client.ts';
 import { isNotFound } from '../../shared/src/kube/errors.ts';
-import { activeRevision, candidateRevision, type ReleaseRecord } from '../../shared/src/release/record.ts';
+import {
+  activeRevision,
+  candidateRevision,
+  type ReleaseRecord,
+  settleSwitch,
+} from '../../shared/src/release/record.ts';
 import { readRecord } from '../../shared/src/release/store.ts';
 import { loadEnv } from '../../testenv/src/index.ts';
 import { type RunOptions, runStep, type StepResult } from '../runner.ts';
@@ -146,14 +151,19 @@ export interface ServingState {
   selector: Record<string, string>;
   census: string;
   readyPods: Record<string, number>;
+  /** The record as stored (it may hold a switch note an interrupted run left). */
   record: ReleaseRecord;
+  /** The switch note left in the record, in words, or undefined when there is none. */
+  note: string | undefined;
   problems: string[];
 }
 
 /**
  * Checks the non-negotiable after a fault: the active Service selects exactly one colour, that colour has ready
  * pods and only its endpoints are ready behind the Service, and the release record's active revision is that
- * colour. Waits up to `settleMs` for the EndpointSlice controller to catch up with a selector change.
+ * colour, as the next run reads the record: a switch note left by an interrupted run is first settled from where
+ * traffic goes (`settleSwitch`, the product's own rule), so a note that would settle wrongly is a problem too.
+ * Waits up to `settleMs` for the EndpointSlice controller to catch up with a selector change.
  */
 export async function servingState(
   kube: Kube,
@@ -204,12 +214,16 @@ async function observe(kube: Kube, namespace: string, app: string): Promise<Serv
       problems.push(`Service ${app} endpoints are not ${color} only: ${formatCensus(census)}`);
   }
   const { record } = await readRecord(kube, { namespace, app, environment: 'prod' });
-  const active = activeRevision(record);
+  const settled = settleSwitch(record, color);
+  const note = record.switching
+    ? `${record.switching.action} to revision ${record.switching.revision} on ${record.switching.color} (${settled.settlement.kind} by the next run)`
+    : undefined;
+  const active = activeRevision(settled.record);
   if (color && active?.color !== color)
     problems.push(
       `the record says ${active ? `${active.color} (revision ${active.revision})` : 'nothing'} is active, the Service selects ${color}`,
     );
-  return { color, selector, census: formatCensus(census), readyPods, record, problems };
+  return { color, selector, census: formatCensus(census), readyPods, record, note, problems };
 }
 
 /** The candidate revision of the record, if any (for messages). */

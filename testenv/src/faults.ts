@@ -19,6 +19,8 @@ export interface FaultRule {
   path?: string;
   /** Apply to this many matching requests, then retire. Default: unlimited. */
   count?: number;
+  /** Let this many matching requests through untouched first (say, the first of two writes). Default: 0. */
+  skip?: number;
   /** Apply for this many milliseconds from when the rule is added. Default: unlimited. */
   durationMs?: number;
 }
@@ -29,6 +31,8 @@ export interface ActiveFault extends FaultRule {
   until?: number;
   /** How many requests the rule has been applied to. */
   applied: number;
+  /** How many matching requests it let through because of `skip`. */
+  skipped?: number;
 }
 
 const kinds: readonly FaultKind[] = ['latency', 'status', 'reset', 'hang'];
@@ -53,6 +57,7 @@ export function validateFaultRule(input: unknown): FaultRule {
   const retryAfterSeconds = num('retryAfterSeconds', 0);
   const hangMs = num('hangMs', 0);
   const count = num('count', 1);
+  const skip = num('skip', 0);
   const durationMs = num('durationMs', 1);
   if (kind === 'latency' && latencyMs === undefined) throw new Error('a latency fault needs latencyMs');
   if (kind === 'status' && (status === undefined || status > 599))
@@ -62,6 +67,7 @@ export function validateFaultRule(input: unknown): FaultRule {
   if (retryAfterSeconds !== undefined) rule.retryAfterSeconds = retryAfterSeconds;
   if (hangMs !== undefined) rule.hangMs = hangMs;
   if (count !== undefined) rule.count = Math.floor(count);
+  if (skip !== undefined) rule.skip = Math.floor(skip);
   if (durationMs !== undefined) rule.durationMs = durationMs;
   if (raw.method !== undefined) {
     if (typeof raw.method !== 'string' || !raw.method) throw new Error('method must be a non-empty string');
@@ -77,7 +83,8 @@ export function validateFaultRule(input: unknown): FaultRule {
 
 /**
  * The first live rule that matches the request, or undefined. Marks the rule
- * applied; a rule past its count or window is dropped from `rules`.
+ * applied; a rule past its count or window is dropped from `rules`. A rule that
+ * still has requests to `skip` lets this one through (and counts it).
  */
 export function takeFault(
   rules: ActiveFault[],
@@ -98,6 +105,11 @@ export function takeFault(
       (rule.method === undefined || rule.method === method.toUpperCase()) &&
       (rule.path === undefined || new RegExp(rule.path).test(path))
     ) {
+      if ((rule.skipped ?? 0) < (rule.skip ?? 0)) {
+        rule.skipped = (rule.skipped ?? 0) + 1;
+        i += 1;
+        continue;
+      }
       rule.applied += 1;
       if (rule.count !== undefined && rule.applied >= rule.count) rules.splice(i, 1);
       return rule;

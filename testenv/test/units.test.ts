@@ -39,6 +39,18 @@ describe('fault rules', () => {
     expect(rules).toHaveLength(0);
   });
 
+  it('lets the first `skip` matching requests through, then applies', () => {
+    expect(validateFaultRule({ kind: 'reset', skip: 1 })).toEqual({ kind: 'reset', skip: 1 });
+    expect(() => validateFaultRule({ kind: 'reset', skip: -1 })).toThrow(/skip/);
+    const rules = [active({ method: 'PUT', skip: 1, count: 1 }, 's')];
+    expect(takeFault(rules, 'GET', '/a', 0)).toBeUndefined();
+    expect(takeFault(rules, 'PUT', '/a', 0)).toBeUndefined();
+    expect(rules[0]).toMatchObject({ skipped: 1, applied: 0 });
+    expect(takeFault(rules, 'PUT', '/a', 0)?.id).toBe('s');
+    expect(takeFault(rules, 'PUT', '/a', 0)).toBeUndefined();
+    expect(rules).toHaveLength(0);
+  });
+
   it('drops a rule whose window has passed', () => {
     const rules = [active({ until: 1000 }, 'w')];
     expect(takeFault(rules, 'GET', '/', 999)?.id).toBe('w');

@@ -326,6 +326,31 @@ describe('live rules', () => {
       expect(findings[0]?.message).toContain('notes a promote to revision 2 on green');
       expect(findings[0]?.message).toContain('github:shop/api/runs/7/attempts/1');
     });
+    const ingressTo = (...services: string[]): KubernetesObject =>
+      ({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'Ingress',
+        metadata: { name: 'shop', namespace: 'shop' },
+        spec: {
+          rules: services.map((name) => ({
+            http: {
+              paths: [
+                { path: '/', pathType: 'Prefix', backend: { service: { name, port: { number: 80 } } } },
+              ],
+            },
+          })),
+        },
+      }) as KubernetesObject;
+    it('judges an app routed by an Ingress by the Ingress, not by its active Service', () => {
+      const objects = [colour('blue', 3), colour('green', 3), activeService('green'), record()];
+      expect(live('GL-LIVE-005', [...objects, ingressTo('api-blue', 'frontend')])).toEqual([]);
+      const drift = live('GL-LIVE-005', [...objects, ingressTo('api-green')]);
+      expect(drift).toHaveLength(1);
+      expect(drift[0]?.message).toContain('Ingress shop/shop routes to api-green, but the release record');
+      expect(live('GL-LIVE-005', [...objects, ingressTo('api-blue', 'api-green')])[0]?.message).toContain(
+        'routes to api-blue and api-green',
+      );
+    });
     it('fires when the record cannot be read', () => {
       const broken = { ...record(), data: { 'release.json': '{' } };
       expect(live('GL-LIVE-005', [broken])[0]?.message).toContain('cannot be read');

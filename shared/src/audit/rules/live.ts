@@ -1,4 +1,5 @@
-import type { V1ConfigMap, V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1Ingress, V1Pod, V1Service } from '@kubernetes/client-node';
+import { ingressColors } from '../../bluegreen/settle.ts';
 import { APP_LABEL, COLOR_LABEL } from '../../bluegreen/switch.ts';
 import {
   type Color,
@@ -319,7 +320,23 @@ export const liveRules = [
         }
         const active = [...found.record.revisions].reverse().find((revision) => revision.status === 'active');
         if (!active) continue;
-        const service = serviceColor(context, found.app, found.namespace);
+        // An app routed by Ingresses on its colour Services (promote with route: ingress) is judged by them: its
+        // active Service is not what serves, and promote leaves it alone.
+        const ingresses = context
+          .ofKind('Ingress')
+          .filter((ingress) => (ingress.object.metadata?.namespace ?? '') === found.namespace);
+        const routing = ingresses
+          .map((ingress) => ({ ingress, colors: ingressColors([ingress.object as V1Ingress], found.app) }))
+          .filter((entry) => entry.colors.size > 0);
+        for (const { ingress, colors } of routing) {
+          if (colors.size === 1 && colors.has(active.color)) continue;
+          yield report(
+            ingress,
+            ['spec', 'rules'],
+            `Ingress ${found.namespace}/${ingress.object.metadata?.name ?? '?'} routes to ${[...colors].map((c) => `${found.app}-${c}`).join(' and ')}, but the release record (${found.record.environment}) says ${active.color} is active (revision ${active.revision})`,
+          );
+        }
+        const service = routing.length > 0 ? undefined : serviceColor(context, found.app, found.namespace);
         if (service && service.color !== active.color) {
           yield report(
             service.target,

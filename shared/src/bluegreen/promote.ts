@@ -70,6 +70,8 @@ export interface PromoteOptions extends ReleaseTarget, RunContext {
   verifyForMs: number;
   scaleDownDelayMs: number;
   keepPrevious: boolean;
+  /** Keep a candidate that failed its verification running for inspection (default: scaled to zero). */
+  keepFailed?: boolean;
   route: 'service' | 'ingress';
   /** For the checks, the flip and the endpoint switch; the verification window comes on top. */
   timeoutMs: number;
@@ -428,6 +430,18 @@ export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOu
             markVerificationFailed(r, candidate.revision, reason),
           );
           await tracker?.report('failure', `${reason}; traffic is back on ${previous}`);
+          const failedName = colorDeploymentName(app, target);
+          if (options.keepFailed) {
+            host.info(`keep-failed: ${failedName} stays up for inspection; it receives no live traffic`);
+          } else {
+            // Like a deploy that fails its gates: the failed candidate does not keep running (and holding
+            // capacity, or writing to shared stores) once it serves nothing.
+            await clock.run(`scale down ${target}`, async () => {
+              await scaleColor(context, app, target, 0);
+              await waitForScaledDown({ ...context, deadline: Date.now() + 120_000 }, app, target);
+            });
+            host.info(`scaled the failed candidate ${failedName} to 0; keep-failed: true keeps it up next time`);
+          }
           const active = live;
           Object.assign(outcome, {
             activeColor: previous,
@@ -440,7 +454,9 @@ export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOu
               what: `verify revision ${candidate.revision} on ${target}`,
               object: { kind: 'Service', name: activeServiceName(app), namespace },
               reason: `${report.failure}; traffic was switched back to ${previous} at once`,
-              hint: `the candidate ${colorDeploymentName(app, target)} is kept for inspection; fix the release and deploy again`,
+              hint: options.keepFailed
+                ? `the candidate ${failedName} is kept for inspection; fix the release and deploy again`
+                : `the candidate ${failedName} was scaled to zero (keep-failed: true keeps it up); fix the release and deploy again`,
             }),
           });
           return;

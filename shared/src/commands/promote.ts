@@ -30,6 +30,7 @@ export const promoteInputs = {
   'health-checks': { type: 'yaml' },
   'scale-down-delay': { type: 'duration', default: '30s' },
   'keep-previous': { type: 'boolean', default: 'false' },
+  'keep-failed': { type: 'boolean', default: 'false' },
   route: { type: 'enum', values: ['service', 'ingress'], default: 'service' },
   timeout: { type: 'duration', default: '10m' },
   'environment-url': { type: 'string' },
@@ -127,6 +128,7 @@ export const promote = defineCommand({
       prometheusUrl: context.env.GREENLIGHT_PROMETHEUS_URL,
       scaleDownDelayMs: inputs['scale-down-delay'],
       keepPrevious: inputs['keep-previous'],
+      keepFailed: inputs['keep-failed'],
     };
     let outcome: ReleaseOutcome;
     const from = inputs['from-environment'];

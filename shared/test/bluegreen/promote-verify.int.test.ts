@@ -83,9 +83,13 @@ describe('verification window: Prometheus error rate over the threshold', () => 
     const record = await currentRecord(kube, ns);
     expect(record.revisions.map((r) => `${r.revision}:${r.status}`)).toEqual(['1:active', '2:failed']);
     expect(record.revisions[1]?.reason).toMatch(/verification failed: gate "error rate" read 0.4/);
-    // The live colour was never scaled down; the failed candidate is kept for inspection.
+    // The live colour was never scaled down; the failed candidate was (no keep-failed).
     const blue = await kube.apps.readNamespacedDeployment({ name: `${APP}-blue`, namespace: ns });
     expect(blue.spec?.replicas).toBe(2);
+    const green = await kube.apps.readNamespacedDeployment({ name: `${APP}-green`, namespace: ns });
+    expect(green.spec?.replicas).toBe(0);
+    expect(log()).toMatch(/scaled the failed candidate api-green to 0/);
+    expect(String(outcome.failure)).toMatch(/was scaled to zero \(keep-failed: true keeps it up\)/);
   });
 });
 
@@ -116,6 +120,7 @@ describe('verification window: an HTTP check failing, through the promote comman
       environment: ENVIRONMENT,
       'verify-for': '30s',
       'scale-down-delay': '0s',
+      'keep-failed': 'true',
       'health-checks': `- http: { name: health, url: "${url}?color={{color}}", interval: 500ms, successes: 1 }`,
       kubeconfig,
     };
@@ -138,6 +143,10 @@ describe('verification window: an HTTP check failing, through the promote comman
     expect(await activeSelectorColor(kube, ns)).toBe('blue');
     expect(summary.toString()).toMatch(/Verification: failed/);
     expect(summary.toString()).toMatch(/```mermaid/);
+    // keep-failed: the failed candidate keeps running for inspection.
+    expect(log()).toMatch(/keep-failed: api-green stays up for inspection/);
+    const green = await kube.apps.readNamespacedDeployment({ name: `${APP}-green`, namespace: ns });
+    expect(green.spec?.replicas).toBe(2);
     // The kubeconfig's credentials never reach a log line.
     const credential = /(?:client-key-data|token): *(\S+)/.exec(kubeconfig)?.[1];
     expect(credential).toBeTruthy();

@@ -117,12 +117,15 @@ export function watchUntil<const S extends readonly WatchSource<KubernetesObject
       const informer = informers[index] as ListWatch<KubernetesObject>;
       const refused = refusals[index] as Refusals;
       const before = refused.count;
-      // start() also resolves when its list or watch failed (it reports that as an error, and a retry is due).
+      // start() also resolves when its list or watch failed: it reported an error, and a retry is due. What a
+      // list returned is evaluated even while the watch is refused (the deadline still applies); a failed list
+      // leaves nothing to evaluate.
       informer.start().then(
         () => {
-          if (refused.count !== before) return;
+          const clean = refused.count === before;
+          if (clean) refused.failing = false;
+          if (!clean && informer.latestResourceVersion() === '') return;
           synced[index] = true;
-          refused.failing = false;
           check();
         },
         (error: unknown) => onError(index, error),

@@ -154,12 +154,12 @@ describe('cancellation of API requests and watches', () => {
     expect(ms, output).toBeLessThan(EXIT_BOUND_MS);
   });
 
-  it('a wait whose watches were refused until the deadline says so, naming the collections and the status', async () => {
+  it('a rollout wait whose watches were refused until the deadline says so, naming the collections and the status', async () => {
     const rule = await proxy.add({
       kind: 'status',
       status: 503,
       method: 'GET',
-      path: `/namespaces/${ns.name}/(deployments|replicasets|pods)\\?`,
+      path: `/namespaces/${ns.name}/(deployments|replicasets|pods)\\?.*watch=true`,
     });
     try {
       const kube = kubeThroughProxy(new AbortController().signal);
@@ -176,8 +176,20 @@ describe('cancellation of API requests and watches', () => {
       await expect(rollout).rejects.toThrow(
         /Hint: the API server, or a proxy or load balancer in front of it/,
       );
+    } finally {
+      await proxy.remove(rule.id);
+    }
+  });
 
-      // A caller's own GreenlightError gets the same sentence appended.
+  it("a caller's own timeout error gets the refused lists and watches appended", async () => {
+    const rule = await proxy.add({
+      kind: 'status',
+      status: 503,
+      method: 'GET',
+      path: `/namespaces/${ns.name}/pods\\?`,
+    });
+    try {
+      const kube = kubeThroughProxy(new AbortController().signal);
       const wait = watchUntil(kube, [podSource(kube, ns.name, 'app=api')] as const, () => undefined, {
         deadline: Date.now() + 2_500,
         what: 'the pods',

@@ -191,11 +191,12 @@ describe('audit of a live cluster', () => {
     expect(drift?.message).toContain('selects colour green');
   });
 
-  it('works with exactly the Role docs/audit.md ships', async () => {
-    const docs = readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'audit.md'), 'utf8');
-    const role = /## Permissions[\s\S]*?```yaml\n([\s\S]*?)```/.exec(docs)?.[1];
-    expect(role).toContain('kind: Role');
-    const kubeconfig = await serviceAccountKubeconfig(ns.name, 'documented-auditor', role as string);
+  it('finds the crash loop with exactly the shipped rbac/auditor-role.yaml (see auditor-rbac.int.test.ts)', async () => {
+    const role = readFileSync(
+      join(import.meta.dirname, '..', '..', '..', 'rbac', 'auditor-role.yaml'),
+      'utf8',
+    );
+    const kubeconfig = await serviceAccountKubeconfig(ns.name, 'shipped-auditor', role);
     const config = join(mkdtempSync(join(tmpdir(), 'gl-live-config-')), 'audit.yaml');
     writeFileSync(config, 'settings:\n  restartThreshold: 2\n');
     const { outputs, report } = await runAuditCommand({

@@ -8,12 +8,13 @@ import { loadManifests } from '../chart/manifests.ts';
 import { renderChart } from '../chart/render.ts';
 import type { RenderedObject } from '../chart/types.ts';
 import { parseGates } from '../health/spec.ts';
+import { type PinFailure, pinImages } from '../image/pin.ts';
 import { parseImageReference } from '../image/reference.ts';
 import { connect } from '../kube/client.ts';
 import { holderIdentity } from '../kube/lock.ts';
 import { type CommandContext, defineCommand } from '../runtime/command.ts';
 import { formatDuration } from '../runtime/duration.ts';
-import { describeError, InputError } from '../runtime/errors.ts';
+import { describeError, GreenlightError, InputError } from '../runtime/errors.ts';
 import type { SummaryBuilder } from '../runtime/summary.ts';
 
 /** Inputs of `deploy-bluegreen`; descriptions are in actions/deploy-bluegreen/action.yml. */
@@ -75,6 +76,7 @@ export const deployBluegreen = defineCommand({
     }
     if (problems.length > 0) throw new InputError(problems);
     const gates = parseGates(inputs['health-checks']);
+    const images = await pinnedImages(inputs.images, context);
 
     const rendered = await clock.run('render', () => render(inputs, root, context.signal));
     host.info(`rendered ${rendered.length} objects from ${inputs.chart ?? inputs.manifests.join(', ')}`);
@@ -97,7 +99,7 @@ export const deployBluegreen = defineCommand({
           source: o.source.line ? `${o.source.file}:${o.source.line}` : o.source.file,
         }),
       ),
-      images: inputs.images,
+      images,
       gates,
       timeoutMs: inputs.timeout,
       keepFailed: inputs['keep-failed'],
@@ -146,6 +148,38 @@ export const deployBluegreen = defineCommand({
     return outputs(result);
   },
 });
+
+/**
+ * The `images` to deploy, each `name@sha256:...`: an entry given by tag (`latest` when it has none) is resolved to
+ * the digest the registry holds for it now, before any call to the cluster, so the deploy runs and records exactly
+ * that image. Fails naming the input and every reference that could not be resolved.
+ */
+async function pinnedImages(images: string[], context: CommandContext): Promise<string[]> {
+  if (images.every((text) => parseImageReference(text).digest)) return images;
+  const pinned = await context.clock.run('resolve images', () =>
+    pinImages(images, { env: context.env, signal: context.signal }),
+  );
+  if (pinned.failures.length > 0) throw unresolvedImages(pinned.failures);
+  for (const image of pinned.images) {
+    if (!image.tag) continue;
+    const given = parseImageReference(image.given).tag ? image.given : `${image.given}:${image.tag}`;
+    context.host.info(`resolved ${given} to ${image.pinned}`);
+  }
+  return pinned.images.map((image) => image.pinned);
+}
+
+function unresolvedImages(failures: PinFailure[]): GreenlightError {
+  const [only] = failures;
+  const one = failures.length === 1 ? only : undefined;
+  return new GreenlightError({
+    what: 'resolve input `images`',
+    object: one ? { kind: 'image', name: one.given } : undefined,
+    reason: one ? one.reason : failures.map((f) => `${f.given} (${f.reason})`).join('; '),
+    hint: failures.every((f) => f.missing)
+      ? "check the tag, or give the image by digest (`name@sha256:...`, as build-image's `image` output prints it)"
+      : "a tag is read from its registry with the Docker config's login for it (`docker login`, DOCKER_CONFIG): check that the registry is up and that the login may pull the repository, or give the image by digest (`name@sha256:...`)",
+  });
+}
 
 async function render(
   inputs: {

@@ -3,6 +3,7 @@ export * from './buildah.ts';
 export * from './builder.ts';
 export * from './buildx.ts';
 export * from './manifest.ts';
+export * from './pin.ts';
 export * from './publish.ts';
 export * from './reference.ts';
 export * from './registry.ts';

@@ -412,7 +412,7 @@ describe('audit with a ServiceAccount bound to rbac/auditor-role.yaml', () => {
     expect(failure).toContain(
       `system:serviceaccount:${ns.name}:limited-auditor may not list ingresses.networking.k8s.io in namespace "${ns.name}"`,
     );
-    expect(failure).toContain('docs/audit.md#permissions');
+    expect(failure).toContain('rbac/auditor-role.yaml');
   });
 
   it('audits all namespaces only with the same rules in a ClusterRole', async () => {

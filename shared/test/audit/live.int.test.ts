@@ -223,7 +223,7 @@ describe('audit of a live cluster', () => {
     const failure = lines.find((line) => line.includes('list deployments'));
     expect(failure).toContain('permission denied');
     expect(failure).toContain('deployments');
-    expect(failure).toContain('docs/audit.md#permissions');
+    expect(failure).toContain('rbac/auditor-role.yaml');
     expect(lines.join('\n')).not.toContain(kubeconfig.match(/token: (\S+)/)?.[1] ?? 'no token');
   });
 });

@@ -137,7 +137,7 @@ function auditKubeError(error: unknown, kube: Kube, what: string): GreenlightErr
   return new GreenlightError({
     what: failure.what,
     reason: failure.reason,
-    hint: 'bind the identity in the kubeconfig to the read-only Role (or ClusterRole, for all namespaces) in docs/audit.md#permissions, or narrow `namespaces` to those it may read',
+    hint: 'bind the identity in the kubeconfig to the read-only Role rbac/auditor-role.yaml (as a ClusterRole for all namespaces; see docs/audit.md#permissions), or narrow `namespaces` to those it may read',
     cause: error,
   });
 }

@@ -56,6 +56,20 @@ export const deployBluegreen = defineCommand({
       problems.push('give either `chart` or `manifests`, not both');
     if (!inputs.chart && inputs.manifests.length === 0)
       problems.push('give a `chart` or `manifests` to deploy');
+    if (!inputs.chart && inputs.manifests.length > 0) {
+      // Plain manifests are applied as written: these would be ignored without a word.
+      const chartOnly = [
+        ['chart-version', inputs['chart-version'] !== undefined],
+        ['values-files', inputs['values-files'].length > 0],
+        ['set', inputs.set.length > 0],
+      ] as const;
+      for (const [name, given] of chartOnly) {
+        if (given)
+          problems.push(
+            `input \`${name}\` applies to \`chart\` only (\`manifests\` are applied as written): remove it, or deploy a chart`,
+          );
+      }
+    }
     // Everything the inputs alone can tell is checked here, before any call to the cluster (the lock included).
     for (const image of inputs.images) {
       try {

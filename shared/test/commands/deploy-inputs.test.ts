@@ -1,0 +1,56 @@
+// deploy-bluegreen's input errors that the inputs alone can tell, run through the command as the action runs it.
+// KUBECONFIG names a file that does not exist, so a step that got as far as the cluster would fail with that
+// instead: the only error must be the input error.
+import { describe, expect, it } from 'vitest';
+import { manifestWorkspace, runDeployCommand } from '../bluegreen/command-run.ts';
+
+const workspace = manifestWorkspace('web', { web: 'registry.example.com/shop/web:latest' });
+const valid = {
+  app: 'web',
+  namespace: 'shop',
+  environment: 'staging',
+  manifests: 'manifests/web.yaml',
+  images: `registry.example.com/shop/web@sha256:${'a'.repeat(64)}`,
+};
+
+async function inputError(inputs: Record<string, string>): Promise<string> {
+  const run = await runDeployCommand(inputs, {
+    KUBECONFIG: '/nonexistent/kubeconfig',
+    GITHUB_WORKSPACE: workspace,
+  });
+  expect(run.outputs).toBeUndefined();
+  expect(run.errors).toHaveLength(1);
+  const [error] = run.errors;
+  expect(error).not.toContain('KUBECONFIG');
+  expect(error).toContain('input validation');
+  return error as string;
+}
+
+describe('deploy-bluegreen: chart inputs given with manifests', () => {
+  it.each([
+    ['set', 'replicas=3'],
+    ['values-files', 'values/prod.yaml'],
+    ['chart-version', '1.2.3'],
+  ])('%s with manifests is an input error naming it', async (name, value) => {
+    const error = await inputError({ ...valid, [name]: value });
+    expect(error).toContain(`input \`${name}\` applies to \`chart\` only`);
+  });
+
+  it('names each of them in one error', async () => {
+    const error = await inputError({
+      ...valid,
+      set: 'a=1',
+      'values-files': 'values.yaml',
+      'chart-version': '1.0.0',
+    });
+    expect(error).toContain('3 problems');
+    for (const name of ['chart-version', 'values-files', 'set'])
+      expect(error).toContain(`input \`${name}\` applies to \`chart\` only`);
+  });
+
+  it('with chart and manifests both, says only that', async () => {
+    const error = await inputError({ ...valid, chart: 'chart', set: 'a=1' });
+    expect(error).toContain('give either `chart` or `manifests`, not both');
+    expect(error).not.toContain('applies to `chart` only');
+  });
+});

@@ -44,21 +44,16 @@ export interface Kube {
 export const CLEANUP_REQUEST_TIMEOUT_MS = 5_000;
 
 /**
- * A KubeConfig whose API requests are bound to the run's signal. client-node calls
- * `applySecurityAuthentication` for every request and its fetch takes the request's signal: a request started
- * before the run's signal fired carries that signal, so cancelling the run aborts it at once (a request the
- * server holds would otherwise keep the process alive until it is answered); a request started after it fired
- * is clean-up (switching traffic back, releasing the Lease, recording the failure) and runs with a timeout of
- * its own instead. Clusters, users and contexts are those of `base`, and `base` authenticates each request.
+ * A KubeConfig that stands in for `base`: it holds the clusters, users, contexts and current context `base` had
+ * when it was made, and `base` authenticates each of its requests. A subclass overrides
+ * `applySecurityAuthentication` to add its own per-request behaviour after calling `super`'s.
  */
-class SignalBoundKubeConfig extends KubeConfig {
-  private readonly base: KubeConfig;
-  private readonly signal: AbortSignal;
+export class DelegatingKubeConfig extends KubeConfig {
+  protected readonly base: KubeConfig;
 
-  constructor(base: KubeConfig, signal: AbortSignal) {
+  constructor(base: KubeConfig) {
     super();
     this.base = base;
-    this.signal = signal;
     this.loadFromOptions({
       clusters: base.getClusters(),
       users: base.getUsers(),
@@ -69,6 +64,27 @@ class SignalBoundKubeConfig extends KubeConfig {
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await this.base.applySecurityAuthentication(context);
+  }
+}
+
+/**
+ * A KubeConfig whose API requests are bound to the run's signal. client-node calls
+ * `applySecurityAuthentication` for every request and its fetch takes the request's signal: a request started
+ * before the run's signal fired carries that signal, so cancelling the run aborts it at once (a request the
+ * server holds would otherwise keep the process alive until it is answered); a request started after it fired
+ * is clean-up (switching traffic back, releasing the Lease, recording the failure) and runs with a timeout of
+ * its own instead.
+ */
+class SignalBoundKubeConfig extends DelegatingKubeConfig {
+  private readonly signal: AbortSignal;
+
+  constructor(base: KubeConfig, signal: AbortSignal) {
+    super(base);
+    this.signal = signal;
+  }
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
     const bound = this.signal.aborted ? AbortSignal.timeout(CLEANUP_REQUEST_TIMEOUT_MS) : this.signal;
     const own = context.getSignal();
     context.setSignal(own ? AbortSignal.any([own, bound]) : bound);

@@ -1,6 +1,5 @@
 import { STATUS_CODES } from 'node:http';
 import {
-  KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   ListWatch,
@@ -13,7 +12,7 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import { GreenlightError } from '../runtime/errors.ts';
-import type { Kube } from './client.ts';
+import { DelegatingKubeConfig, type Kube } from './client.ts';
 import { kubeError, statusCode } from './errors.ts';
 
 /** A collection to list and then watch from the listed resourceVersion. */
@@ -172,24 +171,12 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
  * insecure-skip-tls-verify; e.g. a public CA and a bearer token), client-node uses the global dispatcher and
  * there is nothing to close; such a watch ends when the server answers or after client-node's 30 s timeout.
  */
-class WatchConnections extends KubeConfig {
-  private readonly base: KubeConfig;
+class WatchConnections extends DelegatingKubeConfig {
   private readonly dispatchers = new Set<Dispatcher>();
   private closedBecause: Error | undefined;
 
-  constructor(base: KubeConfig) {
-    super();
-    this.base = base;
-    this.loadFromOptions({
-      clusters: base.getClusters(),
-      users: base.getUsers(),
-      contexts: base.getContexts(),
-      currentContext: base.getCurrentContext(),
-    });
-  }
-
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    await this.base.applySecurityAuthentication(context);
+    await super.applySecurityAuthentication(context);
     const dispatcher = context.getDispatcher();
     if (!dispatcher) return;
     if (this.closedBecause) dispatcher.destroy(this.closedBecause, () => undefined);

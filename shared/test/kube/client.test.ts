@@ -1,8 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { connect } from '../../src/kube/client.ts';
+import { connect, DelegatingKubeConfig } from '../../src/kube/client.ts';
 import { GreenlightError } from '../../src/runtime/errors.ts';
 
 const kubeconfig = (current = 'staging') => `apiVersion: v1
@@ -64,5 +65,32 @@ describe('connect', () => {
       expect((error as Error).message).toMatch(message);
       expect((error as Error).message).not.toContain('tok-123456');
     }
+  });
+});
+
+describe('DelegatingKubeConfig', () => {
+  it("copies the base's clusters, users and contexts and lets the base authenticate, then the subclass", async () => {
+    const base = new KubeConfig();
+    base.loadFromString(kubeconfig('production'));
+    const order: string[] = [];
+    const baseAuth = base.applySecurityAuthentication.bind(base);
+    base.applySecurityAuthentication = async (context) => {
+      order.push('base');
+      await baseAuth(context);
+    };
+    class Tagging extends DelegatingKubeConfig {
+      override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+        await super.applySecurityAuthentication(context);
+        order.push('subclass');
+      }
+    }
+    const config = new Tagging(base);
+    expect(config.getCurrentContext()).toBe('production');
+    expect(config.getContexts().map((c) => c.name)).toEqual(['staging', 'production']);
+    expect(config.getCurrentCluster()?.server).toBe('https://production.example.com:6443');
+    const context = new RequestContext('https://production.example.com:6443/api/v1/pods', HttpMethod.GET);
+    await config.applySecurityAuthentication(context);
+    expect(order).toEqual(['base', 'subclass']);
+    expect(context.getHeaders().Authorization).toBe('Bearer tok-123456');
   });
 });

@@ -59,6 +59,26 @@ export function defaultGates(): GateSpec[] {
 
 type Fields = Record<string, unknown>;
 
+/** The placeholders a gate's URL, header values and query may hold; every run fills in all of them. */
+export const GATE_PLACEHOLDERS = ['app', 'color', 'namespace', 'environment', 'revision'] as const;
+
+/** A `{{...}}` in a gate's text, whatever is inside. */
+const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+
+/**
+ * Reports each `{{...}}` in `text` that is not one of GATE_PLACEHOLDERS (`{{colour}}`, `{{Color}}`): left as it is,
+ * it would reach the URL or query verbatim and surface only as a failing gate after the candidate was applied.
+ */
+function checkPlaceholders(text: string, field: string, problem: (m: string) => void): void {
+  const known = GATE_PLACEHOLDERS as readonly string[];
+  for (const match of text.matchAll(PLACEHOLDER)) {
+    if (known.includes(match[1] as string)) continue;
+    problem(
+      `unknown placeholder ${match[0]} in \`${field}\` (known: ${GATE_PLACEHOLDERS.map((name) => `{{${name}}}`).join(', ')})`,
+    );
+  }
+}
+
 /**
  * Parses the `health-checks` input (a YAML list, already parsed) into gate specs. Each entry is a map with one
  * key, the gate kind: `endpoints`, `http` or `prometheus`. Throws one InputError listing every problem.
@@ -118,6 +138,7 @@ export function parseGates(value: unknown): GateSpec[] {
       const url = optionalString(fields, 'url', p);
       if (!url) p('`url` is required');
       else if (!/^https?:\/\//.test(url)) p(`\`url\` must start with http:// or https://, got "${url}"`);
+      if (url) checkPlaceholders(url, 'url', p);
       const status = statusList(fields.status, p);
       const bodyPattern = optionalString(fields, 'body-pattern', p);
       if (bodyPattern) {
@@ -129,6 +150,10 @@ export function parseGates(value: unknown): GateSpec[] {
       }
       const headers = fields.headers ?? {};
       if (typeof headers !== 'object' || Array.isArray(headers)) p('`headers` must be a map');
+      else {
+        for (const [name, value] of Object.entries(headers as Fields))
+          checkPlaceholders(String(value), `headers.${name}`, p);
+      }
       gates.push({
         kind,
         name: common.name ?? `http ${url ?? ''}`.trim(),
@@ -152,6 +177,7 @@ export function parseGates(value: unknown): GateSpec[] {
       );
       const query = optionalString(fields, 'query', p);
       if (!query) p('`query` is required');
+      else checkPlaceholders(query, 'query', p);
       const min = number(fields, 'min', p);
       const max = number(fields, 'max', p);
       if (min === undefined && max === undefined)
@@ -248,7 +274,10 @@ function statusList(value: unknown, problem: (m: string) => void): number[] {
   return codes;
 }
 
-/** Replaces `{{app}}`, `{{color}}`, `{{namespace}}`, `{{environment}}` and `{{revision}}` in a gate's text. */
+/**
+ * Replaces `{{app}}`, `{{color}}`, `{{namespace}}`, `{{environment}}` and `{{revision}}` (GATE_PLACEHOLDERS) in a
+ * gate's text; parseGates has refused any other.
+ */
 export function expandPlaceholders(text: string, values: Record<string, string>): string {
   return text.replace(/\{\{\s*([a-z]+)\s*\}\}/g, (whole, key: string) => values[key] ?? whole);
 }

@@ -54,3 +54,15 @@ describe('deploy-bluegreen: chart inputs given with manifests', () => {
     expect(error).not.toContain('applies to `chart` only');
   });
 });
+
+describe('deploy-bluegreen: a gate placeholder the product does not know', () => {
+  it('is an input error of health-checks before anything is rendered or applied', async () => {
+    const error = await inputError({
+      ...valid,
+      'health-checks': '- prometheus: { query: \'errors{color="{{colour}}"}\', max: 0.01 }',
+    });
+    expect(error).toContain(
+      'health-checks[0].prometheus: unknown placeholder {{colour}} in `query` (known: {{app}}, {{color}}, {{namespace}}, {{environment}}, {{revision}})',
+    );
+  });
+});

@@ -3,7 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endpointDifference, readyEndpointPods } from '../../src/health/endpoints.ts';
 import { runHttpGate } from '../../src/health/http.ts';
-import { expandPlaceholders, type HttpGateSpec, parseGates } from '../../src/health/spec.ts';
+import {
+  expandPlaceholders,
+  GATE_PLACEHOLDERS,
+  type HttpGateSpec,
+  parseGates,
+} from '../../src/health/spec.ts';
 import { InputError } from '../../src/runtime/errors.ts';
 
 describe('parseGates', () => {
@@ -70,6 +75,73 @@ describe('parseGates', () => {
     } catch (error) {
       expect((error as InputError).problems.length).toBeGreaterThanOrEqual(3);
     }
+  });
+
+  const known = '(known: {{app}}, {{color}}, {{namespace}}, {{environment}}, {{revision}})';
+
+  it.each([
+    [
+      'a misspelt colour in a query',
+      [{ prometheus: { query: 'errors{color="{{colour}}"}', max: 1 } }],
+      `health-checks[0].prometheus: unknown placeholder {{colour}} in \`query\` ${known}`,
+    ],
+    [
+      'a capital letter in a URL',
+      [{ http: { url: 'http://{{app}}-preview/{{Color}}' } }],
+      `health-checks[0].http: unknown placeholder {{Color}} in \`url\` ${known}`,
+    ],
+    [
+      'a chart value in a header',
+      [{ endpoints: {} }, { http: { url: 'http://x', headers: { 'X-Release': '{{ .Release.Name }}' } } }],
+      `health-checks[1].http: unknown placeholder {{ .Release.Name }} in \`headers.X-Release\` ${known}`,
+    ],
+    [
+      'an empty placeholder',
+      [{ http: { url: 'http://x/{{}}' } }],
+      `health-checks[0].http: unknown placeholder {{}} in \`url\` ${known}`,
+    ],
+  ])('refuses %s when parsing, naming it and the known ones', (_, value, message) => {
+    try {
+      parseGates(value);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as InputError).problems).toEqual([message]);
+    }
+  });
+
+  it('names every unknown placeholder, in every gate', () => {
+    try {
+      parseGates([
+        { http: { url: 'http://{{application}}/{{colour}}' } },
+        { prometheus: { query: 'up{env="{{env}}"}', max: 1 } },
+      ]);
+      expect.unreachable();
+    } catch (error) {
+      const problems = (error as InputError).problems;
+      expect(problems).toHaveLength(3);
+      expect(problems.map((p) => /\{\{[^}]*\}\}/.exec(p)?.[0])).toEqual([
+        '{{application}}',
+        '{{colour}}',
+        '{{env}}',
+      ]);
+    }
+  });
+
+  it('takes every known placeholder, with or without spaces, and leaves the text for expansion', () => {
+    const all = GATE_PLACEHOLDERS.map((name, i) => (i % 2 ? `{{ ${name} }}` : `{{${name}}}`)).join('/');
+    const [http, prometheus] = parseGates([
+      { http: { url: `http://x/${all}`, headers: { 'X-Colour': '{{color}}' } } },
+      { prometheus: { query: `up{v="${all}"}`, max: 1 } },
+    ]);
+    expect(http).toMatchObject({ url: `http://x/${all}`, headers: { 'X-Colour': '{{color}}' } });
+    expect(prometheus).toMatchObject({ query: `up{v="${all}"}` });
+    const values = { app: 'api', color: 'green', namespace: 'shop', environment: 'prod', revision: '7' };
+    expect(expandPlaceholders((http as HttpGateSpec).url, values)).toBe('http://x/api/green/shop/prod/7');
+  });
+
+  it('leaves braces in fields it does not expand alone (body text)', () => {
+    expect(() => parseGates([{ http: { url: 'http://x', body: '{{colour}}' } }])).not.toThrow();
   });
 
   it('expands placeholders and leaves unknown ones', () => {

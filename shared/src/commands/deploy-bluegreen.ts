@@ -13,7 +13,7 @@ import { parseImageReference } from '../image/reference.ts';
 import { connect } from '../kube/client.ts';
 import { holderIdentity } from '../kube/lock.ts';
 import { type CommandContext, defineCommand } from '../runtime/command.ts';
-import { formatDuration } from '../runtime/duration.ts';
+import { formatDuration, parseDuration } from '../runtime/duration.ts';
 import { describeError, GreenlightError, InputError } from '../runtime/errors.ts';
 import type { SummaryBuilder } from '../runtime/summary.ts';
 
@@ -31,6 +31,8 @@ export const deployInputs = {
   'health-checks': { type: 'yaml' },
   timeout: { type: 'duration', default: '10m' },
   promote: { type: 'enum', values: ['manual', 'auto'], default: 'manual' },
+  'verify-for': { type: 'duration', default: '60s' },
+  'scale-down-delay': { type: 'duration', default: '30s' },
   'keep-failed': { type: 'boolean', default: 'false' },
   kubeconfig: { type: 'string', secret: true },
   context: { type: 'string' },
@@ -67,6 +69,19 @@ export const deployBluegreen = defineCommand({
         if (given)
           problems.push(
             `input \`${name}\` applies to \`chart\` only (\`manifests\` are applied as written): remove it, or deploy a chart`,
+          );
+      }
+    }
+    if (inputs.promote === 'manual') {
+      // The runner passes an input's default whenever it is left out, so only another value tells it was given.
+      const windows = [
+        ['verify-for', inputs['verify-for']],
+        ['scale-down-delay', inputs['scale-down-delay']],
+      ] as const;
+      for (const [name, ms] of windows) {
+        if (ms !== parseDuration(deployInputs[name].default))
+          problems.push(
+            `input \`${name}\` (${formatDuration(ms)}) applies to \`promote: auto\` only (with \`promote: manual\` the promote action takes its own): remove it, or set \`promote: auto\``,
           );
       }
     }
@@ -141,8 +156,8 @@ export const deployBluegreen = defineCommand({
           signal: context.signal,
           env,
           lock,
-          verifyForMs: 60_000,
-          scaleDownDelayMs: 30_000,
+          verifyForMs: inputs['verify-for'],
+          scaleDownDelayMs: inputs['scale-down-delay'],
           keepPrevious: false,
           route: 'service',
           timeoutMs: inputs.timeout,

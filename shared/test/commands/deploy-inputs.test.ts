@@ -66,3 +66,33 @@ describe('deploy-bluegreen: a gate placeholder the product does not know', () =>
     );
   });
 });
+
+describe('deploy-bluegreen: promote windows with promote: manual', () => {
+  it.each([
+    ['verify-for', '5m', 'input `verify-for` (5m00s) applies to `promote: auto` only'],
+    ['scale-down-delay', '10s', 'input `scale-down-delay` (10s) applies to `promote: auto` only'],
+  ])('%s is an input error naming it', async (name, value, message) => {
+    const error = await inputError({ ...valid, promote: 'manual', [name]: value });
+    expect(error).toContain(message);
+  });
+
+  it('is an input error also when promote is left at its default (manual)', async () => {
+    const error = await inputError({ ...valid, 'verify-for': '2m', 'scale-down-delay': '1s' });
+    expect(error).toContain('2 problems');
+  });
+
+  it('is not one at the defaults, which the runner passes when the inputs are left out', async () => {
+    // Past the input checks, the step reaches for the cluster and fails on KUBECONFIG.
+    const run = await runDeployCommand(
+      { ...valid, promote: 'manual', 'verify-for': '60s', 'scale-down-delay': '30s' },
+      { KUBECONFIG: '/nonexistent/kubeconfig', GITHUB_WORKSPACE: workspace },
+    );
+    expect(run.errors.join('\n')).toContain('/nonexistent/kubeconfig');
+    expect(run.errors.join('\n')).not.toContain('input validation');
+  });
+
+  it('parses them as promote does', async () => {
+    const error = await inputError({ ...valid, promote: 'auto', 'verify-for': '1 minute' });
+    expect(error).toContain('input `verify-for` must be a duration such as 90s, 5m or 1h30m, got "1 minute"');
+  });
+});

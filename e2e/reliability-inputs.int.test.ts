@@ -2,7 +2,8 @@
 // input (or the file, reference or server it points at) and make no write to the cluster: the bundle talks to
 // Kubernetes through a private fault proxy, which counts every request it forwards. At the end every log the
 // suite produced is scanned for the test secrets.
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,7 +13,7 @@ import {
   type TestNamespace,
 } from '../testenv/src/index.ts';
 import { adminKube, appImage, deployInputs, promoteInputs, step, workspaceWith } from './support/app.ts';
-import { type PrivateProxy, startPrivateProxy, writes } from './support/proxy.ts';
+import { freePort, type PrivateProxy, startPrivateProxy, writes } from './support/proxy.ts';
 import { scanForSecrets, testSecrets } from './support/secrets.ts';
 
 interface Case {
@@ -34,6 +35,10 @@ const D = (app: string, ns: string) => deployInputs(app, ns, 'a', 'shop');
 const P = (app: string, ns: string) => promoteInputs(app, ns);
 const gate = (yaml: string) => (app: string, ns: string) => ({ ...D(app, ns), 'health-checks': yaml });
 const unreachable = (text: string) => text.replace(/^(\s*server:\s*).*$/m, '$1"https://127.0.0.1:9"');
+// A loopback port nothing listens on, for an image registry that cannot be reached (fetch refuses port 9 itself).
+let closedPort = 0;
+// A Docker config folder without any login.
+const noLogin = mkdtempSync(join(tmpdir(), 'greenlight-no-login-'));
 
 const cases: Case[] = [
   // deploy-bluegreen
@@ -150,6 +155,67 @@ const cases: Case[] = [
     action: 'deploy-bluegreen',
     inputs: (a, n) => ({ ...D(a, n), images: `${env.TESTENV_REGISTRY}/Shop/API@sha256:${'a'.repeat(64)}` }),
     names: /image reference ".*Shop\/API@sha256/,
+  },
+  {
+    name: 'image tag the registry does not have',
+    action: 'deploy-bluegreen',
+    inputs: (a, n) => ({ ...D(a, n), images: `${env.TESTENV_REGISTRY}/reliability/shop:9.9.9` }),
+    names: /input `images`.*reliability\/shop:9\.9\.9.*has no tag "9\.9\.9"/,
+  },
+  {
+    name: 'image tag on a registry that cannot be reached',
+    action: 'deploy-bluegreen',
+    inputs: (a, n) => ({ ...D(a, n), images: `127.0.0.1:${closedPort}/reliability/shop:1.0` }),
+    names: /input `images`.*127\.0\.0\.1:\d+\/reliability\/shop:1\.0.*connection refused/,
+  },
+  {
+    name: 'image tag behind auth without a login',
+    action: 'deploy-bluegreen',
+    inputs: (a, n) => ({ ...D(a, n), images: `${env.TESTENV_REGISTRY_AUTH}/testenv/base:1` }),
+    env: { DOCKER_CONFIG: noLogin },
+    names: /input `images`.*testenv\/base:1.*requires credentials/,
+  },
+  {
+    name: 'set with manifests',
+    action: 'deploy-bluegreen',
+    inputs: (a, n) => ({ ...D(a, n), set: 'replicas=5' }),
+    names: /input `set` applies to `chart` only/,
+  },
+  {
+    name: 'values-files with manifests',
+    action: 'deploy-bluegreen',
+    inputs: (a, n) => ({ ...D(a, n), 'values-files': 'values/prod.yaml' }),
+    names: /input `values-files` applies to `chart` only/,
+  },
+  {
+    name: 'chart-version with manifests',
+    action: 'deploy-bluegreen',
+    inputs: (a, n) => ({ ...D(a, n), 'chart-version': '1.2.3' }),
+    names: /input `chart-version` applies to `chart` only/,
+  },
+  {
+    name: 'gate placeholder unknown',
+    action: 'deploy-bluegreen',
+    inputs: gate('- http: { url: "http://x/{{colour}}" }'),
+    names: /health-checks\[0\]\.http: unknown placeholder \{\{colour\}\}.*\{\{color\}\}/,
+  },
+  {
+    name: 'deploy verify-for in words',
+    action: 'deploy-bluegreen',
+    inputs: (a, n) => ({ ...D(a, n), promote: 'auto', 'verify-for': '1 minute' }),
+    names: /`verify-for`.*"1 minute"/,
+  },
+  {
+    name: 'verify-for with promote manual',
+    action: 'deploy-bluegreen',
+    inputs: (a, n) => ({ ...D(a, n), promote: 'manual', 'verify-for': '5m' }),
+    names: /input `verify-for` \(5m00s\) applies to `promote: auto` only/,
+  },
+  {
+    name: 'scale-down-delay with promote manual',
+    action: 'deploy-bluegreen',
+    inputs: (a, n) => ({ ...D(a, n), 'scale-down-delay': '10s' }),
+    names: /input `scale-down-delay` \(10s\) applies to `promote: auto` only/,
   },
   {
     name: 'manifests file missing',
@@ -364,6 +430,7 @@ describe('malformed inputs through the committed bundles', () => {
   beforeAll(async () => {
     ns = await createTestNamespace('rel-inputs');
     for (let i = 0; i < workers; i++) proxies.push(await startPrivateProxy());
+    closedPort = await freePort();
     workspace = workspaceWith('shop');
     tokenKubeconfig = (
       await serviceAccountKubeconfig(ns.name, 'deployer', [

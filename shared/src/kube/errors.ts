@@ -11,10 +11,16 @@ export interface KubeStatus {
   details?: { name?: string; kind?: string; group?: string; causes?: { field?: string; message?: string }[] };
 }
 
-/** The HTTP status of a failed API call (an ApiException), or undefined for network errors and the rest. */
+/**
+ * The HTTP status of a failed API call, or undefined for network errors and the rest. A refused request is an
+ * ApiException, with the status in `code`; a refused watch (client-node's `Watch.watch`) is a plain Error with
+ * the status in `statusCode`.
+ */
 export function statusCode(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' && code >= 100 && code < 600 ? code : undefined;
+  const failed = error as { code?: unknown; statusCode?: unknown } | null;
+  for (const code of [failed?.code, failed?.statusCode])
+    if (typeof code === 'number' && code >= 100 && code < 600) return code;
+  return undefined;
 }
 
 /** True when the API answered 404 Not Found. */
@@ -106,11 +112,20 @@ export interface KubeCallContext {
   object?: ObjectRef;
   /** The API server, named when it cannot be reached. */
   server?: string;
+  /**
+   * The permission the call needs, named when a 403 comes without a Status body (client-node drops the body of
+   * a refused watch), so the error can still say what to grant. A permission the Status names comes first.
+   */
+  permission?: Omit<MissingPermission, 'user'>;
 }
+
+/** Who the error names when the API server did not say: a watch's 403 comes without the user. */
+const UNNAMED_USER = 'the identity in the kubeconfig';
 
 /**
  * Turns a failed Kubernetes call into a GreenlightError that says what failed, on which object, why and what to
- * do. A 403 names the missing permission (verb, resource, API group, namespace) and points at the shipped Role.
+ * do. A 403 names the missing permission (verb, resource, API group, namespace), from the API server's Status or
+ * else from `context.permission`, and points at the shipped Role.
  */
 export function kubeError(error: unknown, context: KubeCallContext): GreenlightError {
   if (error instanceof GreenlightError) return error;
@@ -119,7 +134,9 @@ export function kubeError(error: unknown, context: KubeCallContext): GreenlightE
   const message = body?.message ?? (error instanceof Error ? error.message : String(error));
   const base = { what: context.what, object: context.object, cause: error };
   if (status === 403) {
-    const permission = missingPermission(message);
+    const permission =
+      missingPermission(message) ??
+      (body === undefined && context.permission ? { user: UNNAMED_USER, ...context.permission } : undefined);
     if (permission) {
       const where = permission.namespace ? ` in namespace "${permission.namespace}"` : ' cluster-wide';
       return new GreenlightError({

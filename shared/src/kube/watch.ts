@@ -13,7 +13,7 @@ import {
 } from '@kubernetes/client-node';
 import { GreenlightError } from '../runtime/errors.ts';
 import { DelegatingKubeConfig, type Kube } from './client.ts';
-import { kubeError, statusCode } from './errors.ts';
+import { kubeError, type MissingPermission, statusCode } from './errors.ts';
 
 /** A collection to list and then watch from the listed resourceVersion. */
 export interface WatchSource<T extends KubernetesObject> {
@@ -48,9 +48,10 @@ export interface WatchUntilOptions {
  * Lists and watches one or more collections (client-node's ListWatch: list, then watch from that
  * resourceVersion, re-list on 410 Gone) and calls `evaluate` with the current objects after every change,
  * until it returns a value (success), throws (fail fast: a crash loop, a pull failure), the deadline passes, or
- * the signal aborts. A refused list (401, 403, 404) fails at once with the permission named; other failures
- * are retried every second, counted, and named in the timeout error when they lasted until the deadline. When
- * the wait ends, all its watch connections are closed, also those the server has not answered yet.
+ * the signal aborts. A refused list or watch (401, 403, 404) fails at once, a 403 with the missing permission
+ * named; other failures are retried every second, counted, and named in the timeout error when they lasted
+ * until the deadline. When the wait ends, all its watch connections are closed, also those the server has not
+ * answered yet.
  */
 export function watchUntil<const S extends readonly WatchSource<KubernetesObject>[], R>(
   kube: Kube,
@@ -135,7 +136,17 @@ export function watchUntil<const S extends readonly WatchSource<KubernetesObject
       const status = statusCode(error);
       const source = sources[index] as WatchSource<KubernetesObject>;
       if (status === 401 || status === 403 || status === 404) {
-        finish(kubeError(error, { what: `watch ${source.path} (${options.what})`, server: kube.server }));
+        // A refused list is an ApiException whose Status names a missing permission; a refused watch comes
+        // without its Status, so the permission it needs is read from its path.
+        const verb = typeof (error as { code?: unknown }).code === 'number' ? 'list' : 'watch';
+        const permission = collectionOf(source.path);
+        finish(
+          kubeError(error, {
+            what: `watch ${source.path} (${options.what})`,
+            server: kube.server,
+            permission: permission && { verb, ...permission },
+          }),
+        );
         return;
       }
       const refused = refusals[index] as Refusals;
@@ -200,14 +211,24 @@ interface Refusals {
 
 /** A failed list or watch in a few words: `503 Service Unavailable`, `ECONNRESET`. */
 function refusalReason(error: unknown): string {
-  // A refused list is an ApiException (`code`); a refused watch is an Error with `statusCode`.
-  const status = statusCode(error) ?? statusCode({ code: (error as { statusCode?: unknown }).statusCode });
+  const status = statusCode(error);
   if (status !== undefined) return `${status} ${STATUS_CODES[status] ?? ''}`.trim();
   const cause = (error as { cause?: { code?: unknown } }).cause;
   const code = (error as { code?: unknown }).code ?? cause?.code;
   if (typeof code === 'string') return code;
   const text = error instanceof Error ? error.message : String(error);
   return text.split('\n')[0] ?? text;
+}
+
+/**
+ * The resource, API group and namespace of a collection path: `/apis/apps/v1/namespaces/shop/deployments` is
+ * deployments in group apps in namespace shop, `/api/v1/pods` is pods in the core group ("") cluster-wide.
+ */
+export function collectionOf(path: string): Omit<MissingPermission, 'user' | 'verb'> | undefined {
+  const match = /^\/(?:api\/[^/]+|apis\/([^/]+)\/[^/]+)\/(?:namespaces\/([^/]+)\/)?([^/?]+)$/.exec(path);
+  if (!match) return undefined;
+  const [, group, namespace, resource] = match;
+  return { resource: resource as string, group: group ?? '', namespace };
 }
 
 /** `pods in namespace shop (app=api)` for a collection path and its selectors. */

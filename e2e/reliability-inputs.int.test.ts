@@ -2,7 +2,7 @@
 // input (or the file, reference or server it points at) and make no write to the cluster: the bundle talks to
 // Kubernetes through a private fault proxy, which counts every request it forwards. At the end every log the
 // suite produced is scanned for the test secrets.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -471,6 +471,7 @@ describe('malformed inputs through the committed bundles', () => {
   }, 240_000);
 
   afterAll(async () => {
+    rmSync(noLogin, { recursive: true, force: true });
     for (const proxy of proxies) await proxy.close();
     await ns?.delete();
   });

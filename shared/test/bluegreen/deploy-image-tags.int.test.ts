@@ -2,7 +2,7 @@
 // behind basic auth with the login from a Docker config) before any call to the cluster, and the deploy runs and
 // records `name@sha256:...`. A tag that cannot be resolved fails the step naming the input and the reference, and
 // a private fault proxy in front of the API server proves that no request reached the cluster.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,9 +17,13 @@ const kube = testKube();
 const plain = `${env.TESTENV_REGISTRY}/testenv/base`;
 const behindAuth = `${env.TESTENV_REGISTRY_AUTH}/testenv/base`;
 
+/** Docker config folders this file made (one holds the test registry's password), removed at the end. */
+const configDirs: string[] = [];
+
 /** A Docker config folder whose `auths` log in to the auth registry as `user` with `password`. */
 function dockerConfig(user: string, password: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'greenlight-docker-config-'));
+  configDirs.push(dir);
   const auth = Buffer.from(`${user}:${password}`).toString('base64');
   writeFileSync(
     join(dir, 'config.json'),
@@ -73,6 +77,7 @@ describe('deploy-bluegreen resolves images given by tag', () => {
     closed = await freePort();
   });
   afterAll(async () => {
+    for (const dir of [noLogin, ...configDirs]) rmSync(dir, { recursive: true, force: true });
     await proxy?.close();
     await ns?.delete();
   });

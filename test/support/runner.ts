@@ -1,9 +1,6 @@
 // Runs a committed bundle the way the GitHub runner does, synchronously, for tests that check what a workflow
 // would see. The runner environment itself is built by e2e/runner.ts, shared with the demo.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { prepareStep } from '../../e2e/runner.ts';
 
 export interface BundleRun {

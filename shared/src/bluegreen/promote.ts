@@ -440,7 +440,9 @@ export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOu
               await scaleColor(context, app, target, 0);
               await waitForScaledDown({ ...context, deadline: Date.now() + 120_000 }, app, target);
             });
-            host.info(`scaled the failed candidate ${failedName} to 0; keep-failed: true keeps it up next time`);
+            host.info(
+              `scaled the failed candidate ${failedName} to 0; keep-failed: true keeps it up next time`,
+            );
           }
           const active = live;
           Object.assign(outcome, {

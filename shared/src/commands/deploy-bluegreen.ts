@@ -159,6 +159,7 @@ export const deployBluegreen = defineCommand({
           verifyForMs: inputs['verify-for'],
           scaleDownDelayMs: inputs['scale-down-delay'],
           keepPrevious: false,
+          keepFailed: inputs['keep-failed'],
           route: 'service',
           timeoutMs: inputs.timeout,
           gates,

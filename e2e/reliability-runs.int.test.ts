@@ -59,7 +59,7 @@ describe('runner cancellation and concurrent pipelines', () => {
       `cancellation outcomes:\n${[...cancelled]
         .map(
           ([phase, o]) =>
-            `${phase.padEnd(16)} exit ${o.status}, after ${o.after.color} (${o.after.census}); problems: ${o.after.problems.join('; ') || 'none'}; leases left: ${o.leases.length}; exit ${o.exitMs} ms after SIGTERM; re-run ${o.rerun.join(',')} -> ${o.final.color}`,
+            `${phase.padEnd(16)} exit ${o.status}, after ${o.after.color} (${o.after.census}); problems: ${o.after.problems.join('; ') || 'none'}; leases left: ${o.leases.length}; exit ${o.exitMs} ms after SIGTERM; re-run ${o.rerun.join(',')} -> ${o.final.color} | ${o.log.split('\n').join(' / ').slice(0, 400)}`,
         )
         .join('\n')}`,
     );

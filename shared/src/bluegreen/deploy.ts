@@ -1,18 +1,11 @@
-import {
-  NetworkingV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1Deployment,
-  type V1Ingress,
-  type V1Service,
-} from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Deployment, type V1Service } from '@kubernetes/client-node';
 import { runEndpointsGate } from '../health/endpoints.ts';
 import type { GateResult } from '../health/result.ts';
 import { runGates } from '../health/run.ts';
 import type { GateSpec } from '../health/spec.ts';
 import { type ApplyResult, applyObject, refOf } from '../kube/apply.ts';
 import type { Kube } from '../kube/client.ts';
-import { isNotFound, kubeError, statusCode } from '../kube/errors.ts';
+import { isNotFound, kubeError } from '../kube/errors.ts';
 import { acquireLock, type HeldLock, lockName } from '../kube/lock.ts';
 import { withRetry } from '../kube/retry.ts';
 import { waitForRollout } from '../kube/rollout.ts';
@@ -42,13 +35,13 @@ import {
   type SourcedObject,
 } from './plan.ts';
 import {
-  ingressColors,
+  ingressRoutedColor,
   noteSwitch,
   readSettledRecord,
   recordSwitchOutcome,
   settleAfterFailure,
 } from './settle.ts';
-import { APP_LABEL, activeServiceName, COLOR_LABEL, colorServiceName } from './switch.ts';
+import { APP_LABEL, activeServiceName, COLOR_LABEL, type SwitchContext } from './switch.ts';
 
 /** What to deploy, where, and how to judge it. */
 export interface DeployOptions {
@@ -168,12 +161,12 @@ export async function deployBlueGreen(
   let plan: DeployPlan | undefined;
   let applied = false;
   // Reads and writes of the release record that settle switches (a left note, this run's activation).
-  const recordContext = { kube, namespace, host, deadline, signal };
+  const recordContext: SwitchContext = { kube, namespace, host, deadline, signal };
   let noted = false;
   try {
     const state = await clock.run('read state', async () => {
       const { record } = await readSettledRecord(recordContext, key);
-      return readState(kube, options, record, signal, host);
+      return readState(recordContext, options, record);
     });
     result.color = state.candidate;
     result.previousColor = state.live;
@@ -371,13 +364,12 @@ interface State {
 
 /** The live state a deploy plans from: `record` (already settled) and what the cluster runs. */
 async function readState(
-  kube: Kube,
+  context: SwitchContext,
   options: DeployOptions,
   record: ReleaseRecord,
-  signal: AbortSignal,
-  host: Host,
 ): Promise<State> {
   const { app, namespace } = options;
+  const { kube, host, signal } = context;
   const services = await withRetry(() => kube.core.listNamespacedService({ namespace }), { signal }).catch(
     (error) => {
       throw kubeError(error, {
@@ -391,7 +383,7 @@ async function readState(
   const serviceColor =
     active?.spec?.selector?.[APP_LABEL] === app ? active.spec.selector[COLOR_LABEL] : undefined;
   const recordColor = liveColor(record);
-  const routed = await ingressRouting(kube, namespace, app, signal, host);
+  const routed = await ingressRoutedColor(context, app);
   let live: Color | undefined = recordColor;
   // What serves is what routes: Ingress backends on a colour Service (route: ingress) win over the active Service.
   const serving = routed ?? (serviceColor === 'blue' || serviceColor === 'green' ? serviceColor : undefined);
@@ -458,47 +450,6 @@ async function readState(
       ? colorDeploymentName(app, candidate)
       : undefined;
   return { record, live, candidate, snapshot, staleCandidate };
-}
-
-/**
- * The colour the app's Ingresses route to through its colour Services (`route: ingress`), or undefined when no
- * Ingress names one. Ingresses that route to both colours are refused: a deploy would have no idle colour.
- * Without the permission to list Ingresses it says so and leaves the decision to the active Service.
- */
-async function ingressRouting(
-  kube: Kube,
-  namespace: string,
-  app: string,
-  signal: AbortSignal,
-  host: Host,
-): Promise<Color | undefined> {
-  let ingresses: V1Ingress[];
-  try {
-    const networking = kube.config.makeApiClient(NetworkingV1Api);
-    ingresses = (await withRetry(() => networking.listNamespacedIngress({ namespace }), { signal })).items;
-  } catch (error) {
-    if (statusCode(error) === 403) {
-      host.warning(
-        `cannot list Ingresses in ${namespace} (forbidden), so the live colour is read from Service ${activeServiceName(app)} alone; grant "list" on "ingresses" (rbac/deployer-role.yaml) when traffic enters through an Ingress`,
-      );
-      return undefined;
-    }
-    throw kubeError(error, {
-      what: 'read the live state',
-      object: { kind: 'Ingress', name: '(list)', namespace },
-      server: kube.server,
-    });
-  }
-  const colors = ingressColors(ingresses, app);
-  if (colors.size > 1) {
-    throw new GreenlightError({
-      what: 'read the live state',
-      object: { kind: 'Ingress', name: '(list)', namespace },
-      reason: `Ingresses route to both ${colorServiceName(app, 'blue')} and ${colorServiceName(app, 'green')}, so no colour is idle to deploy on`,
-      hint: `point every Ingress backend at the colour that serves (promote with route: ingress moves them together), then deploy again`,
-    });
-  }
-  return [...colors][0];
 }
 
 /** Adds (or, on a re-run with the same fingerprint, refreshes) the candidate revision; retires older candidates. */

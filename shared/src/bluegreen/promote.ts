@@ -25,7 +25,13 @@ import type { PhaseClock } from '../runtime/summary.ts';
 import { deployBlueGreen } from './deploy.ts';
 import type { SourcedObject } from './plan.ts';
 import { podTrouble, readColorDeployment, runsRevision, scaleColor, waitForScaledDown } from './rollback.ts';
-import { noteSwitch, readSettledRecord, recordSwitchOutcome, settleAfterFailure } from './settle.ts';
+import {
+  assertServiceRoute,
+  noteSwitch,
+  readSettledRecord,
+  recordSwitchOutcome,
+  settleAfterFailure,
+} from './settle.ts';
 import {
   activeServiceName,
   colorServiceName,
@@ -280,6 +286,7 @@ export async function promoteRelease(options: PromoteOptions): Promise<ReleaseOu
       };
     }
     const { candidate } = decision;
+    if (options.route === 'service') await assertServiceRoute(context, app);
     const live = decision.active;
     const target = candidate.color;
     const previous = otherColor(target);

@@ -28,7 +28,13 @@ import {
   retireColor,
   withReleaseLock,
 } from './promote.ts';
-import { noteSwitch, readSettledRecord, recordSwitchOutcome, settleAfterFailure } from './settle.ts';
+import {
+  assertServiceRoute,
+  noteSwitch,
+  readSettledRecord,
+  recordSwitchOutcome,
+  settleAfterFailure,
+} from './settle.ts';
 import {
   activeServiceName,
   colorServiceName,
@@ -351,6 +357,7 @@ export async function rollbackRelease(options: RollbackOptions): Promise<Release
         message,
       };
     }
+    if (options.route === 'service') await assertServiceRoute(context, app);
     const decision = decideRollback(record);
     if (decision.kind === 'refuse') {
       throw new GreenlightError({

@@ -3,7 +3,8 @@
 // the colour that serves.
 import { NetworkingV1Api, type V1Ingress } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { promoteRelease } from '../../src/bluegreen/promote.ts';
+import { type PromoteOptions, promoteRelease } from '../../src/bluegreen/promote.ts';
+import { rollbackRelease } from '../../src/bluegreen/rollback.ts';
 import { defaultGates } from '../../src/health/spec.ts';
 import { readRecord } from '../../src/release/store.ts';
 import { PhaseClock } from '../../src/runtime/summary.ts';
@@ -30,6 +31,25 @@ function ingress(namespace: string, backends: string[]): V1Ingress {
   };
 }
 
+function promoteOptions(namespace: string, route: 'service' | 'ingress'): PromoteOptions {
+  return {
+    kube,
+    app: 'api',
+    namespace,
+    environment: 'staging',
+    host: testHost().host,
+    clock: new PhaseClock(),
+    signal: new AbortController().signal,
+    env: {},
+    verifyForMs: 0,
+    scaleDownDelayMs: 0,
+    keepPrevious: true,
+    route,
+    timeoutMs: 60_000,
+    gates: defaultGates(),
+  };
+}
+
 async function imageOf(namespace: string, color: string): Promise<string | undefined> {
   const deployment = await kube.apps.readNamespacedDeployment({ name: `api-${color}`, namespace });
   return deployment.spec?.template?.spec?.containers?.[0]?.image;
@@ -46,23 +66,7 @@ describe('deploy with traffic routed by an Ingress', () => {
     expect(second.error).toBeUndefined();
     expect(second.result.color).toBe('green');
     await networking.createNamespacedIngress({ namespace, body: ingress(namespace, ['api-blue']) });
-    const { host } = testHost();
-    await promoteRelease({
-      kube,
-      app: 'api',
-      namespace,
-      environment: 'staging',
-      host,
-      clock: new PhaseClock(),
-      signal: new AbortController().signal,
-      env: {},
-      verifyForMs: 0,
-      scaleDownDelayMs: 0,
-      keepPrevious: true,
-      route: 'ingress',
-      timeoutMs: 60_000,
-      gates: defaultGates(),
-    });
+    await promoteRelease(promoteOptions(namespace, 'ingress'));
     // The Ingress now routes to green; the active Service still selects blue, as route: ingress leaves it.
     const service = await kube.core.readNamespacedService({ name: 'api', namespace });
     expect(service.spec?.selector?.['greenlight.dev/color']).toBe('blue');
@@ -74,6 +78,17 @@ describe('deploy with traffic routed by an Ingress', () => {
     expect(third.lines.join('\n')).toMatch(/live colour: green; deploying on blue/);
     expect(await imageOf(namespace, 'green')).toBe(servingImage);
     expect(await imageOf(namespace, 'blue')).toBe(image('c'));
+
+    // With this routing, a switch by the active Service would not move the Ingress's traffic: refused.
+    const refused =
+      /Ingress shop routes to api-green, a colour Service: switching the active Service would not move that traffic/;
+    await expect(promoteRelease(promoteOptions(namespace, 'service'))).rejects.toThrow(refused);
+    await expect(rollbackRelease(promoteOptions(namespace, 'service'))).rejects.toThrow(refused);
+    const after = await networking.readNamespacedIngress({ name: 'shop', namespace });
+    expect(after.spec?.rules?.[0]?.http?.paths[0]?.backend.service?.name).toBe('api-green');
+    const record = (await readRecord(kube, { namespace, app: 'api', environment: 'staging' })).record;
+    expect(record.switching).toBeUndefined();
+    expect(record.revisions.find((r) => r.status === 'candidate')?.color).toBe('blue');
   });
 
   it('refuses, before any write, when Ingresses route to both colours', async () => {

@@ -17,8 +17,9 @@ import {
   withReleaseLock,
 } from './promote.ts';
 import { colorDeployment, readColorDeployment, scaleColor } from './rollback.ts';
-import { readSettledRecord, trafficColor } from './settle.ts';
+import { readSettledRecord } from './settle.ts';
 import { activeServiceName, type SwitchContext } from './switch.ts';
+import { trafficColor } from './traffic.ts';
 
 export interface AbortOptions extends ReleaseTarget, RunContext {
   route: 'service' | 'ingress';

@@ -34,14 +34,9 @@ import {
   planDeploy,
   type SourcedObject,
 } from './plan.ts';
-import {
-  ingressRoutedColor,
-  noteSwitch,
-  readSettledRecord,
-  recordSwitchOutcome,
-  settleAfterFailure,
-} from './settle.ts';
+import { noteSwitch, readSettledRecord, recordSwitchOutcome, settleAfterFailure } from './settle.ts';
 import { APP_LABEL, activeServiceName, COLOR_LABEL, type SwitchContext } from './switch.ts';
+import { ingressRoutedColor } from './traffic.ts';
 
 /** What to deploy, where, and how to judge it. */
 export interface DeployOptions {

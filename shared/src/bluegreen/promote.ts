@@ -25,13 +25,7 @@ import type { PhaseClock } from '../runtime/summary.ts';
 import { deployBlueGreen } from './deploy.ts';
 import type { SourcedObject } from './plan.ts';
 import { podTrouble, readColorDeployment, runsRevision, scaleColor, waitForScaledDown } from './rollback.ts';
-import {
-  assertServiceRoute,
-  noteSwitch,
-  readSettledRecord,
-  recordSwitchOutcome,
-  settleAfterFailure,
-} from './settle.ts';
+import { noteSwitch, readSettledRecord, recordSwitchOutcome, settleAfterFailure } from './settle.ts';
 import {
   activeServiceName,
   colorServiceName,
@@ -44,6 +38,7 @@ import {
   previewServiceName,
   type SwitchContext,
 } from './switch.ts';
+import { assertServiceRoute } from './traffic.ts';
 
 /** Which app and environment a promote, rollback or abort works on. */
 export interface ReleaseTarget {

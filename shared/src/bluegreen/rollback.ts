@@ -28,13 +28,7 @@ import {
   retireColor,
   withReleaseLock,
 } from './promote.ts';
-import {
-  assertServiceRoute,
-  noteSwitch,
-  readSettledRecord,
-  recordSwitchOutcome,
-  settleAfterFailure,
-} from './settle.ts';
+import { noteSwitch, readSettledRecord, recordSwitchOutcome, settleAfterFailure } from './settle.ts';
 import {
   activeServiceName,
   colorServiceName,
@@ -45,6 +39,7 @@ import {
   podSelector,
   type SwitchContext,
 } from './switch.ts';
+import { assertServiceRoute } from './traffic.ts';
 
 /** The Deployment of a colour: `<app>-<color>`. */
 export function colorDeployment(app: string, color: Color): string {

@@ -1,6 +1,6 @@
 import type { V1ConfigMap, V1Deployment, V1Ingress, V1Pod, V1Service } from '@kubernetes/client-node';
-import { ingressColors } from '../../bluegreen/settle.ts';
 import { APP_LABEL, COLOR_LABEL } from '../../bluegreen/switch.ts';
+import { ingressColors } from '../../bluegreen/traffic.ts';
 import {
   type Color,
   decodeRecord,

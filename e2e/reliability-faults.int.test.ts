@@ -7,6 +7,7 @@
 //   note   - the PUT of the release record that notes the switch, before traffic moves
 //   switch - the merge PATCH of the active Service's selector
 //   record - the PUT of the release record after the verified flip (the note's PUT is let through: `skip`)
+//   rollback-switch, rollback-record - the same two requests of a rollback (green live, back to blue)
 // Faults: 429 and 503 answers, latency, connection resets and hangs (held, then dropped). A short fault on a safe
 // request must be retried and the step must succeed; a fault that does not stop must fail the step with an error
 // naming the object. Either way, afterwards nothing is half-switched (checked on the API server directly), and a
@@ -27,7 +28,7 @@ import {
 import { type PrivateProxy, startPrivateProxy } from './support/proxy.ts';
 import { scanForSecrets, testSecrets } from './support/secrets.ts';
 
-type Phase = 'apply' | 'wait' | 'note' | 'switch' | 'record';
+type Phase = 'apply' | 'wait' | 'note' | 'switch' | 'record' | 'rollback-switch' | 'rollback-record';
 type Expect = 'success' | 'failure';
 
 interface FaultCase {
@@ -51,10 +52,12 @@ function phaseMatch(phase: Phase, ns: string, app: string): Pick<FaultRule, 'met
     case 'wait':
       return { method: 'GET', path: `/namespaces/${ns}/(deployments|replicasets|pods)\\?.*watch=true` };
     case 'switch':
+    case 'rollback-switch':
       return { method: 'PATCH', path: `/namespaces/${ns}/services/${app}$` };
     case 'note':
       return { method: 'PUT', path: `/namespaces/${ns}/configmaps/greenlight-release-${app}-prod` };
     case 'record':
+    case 'rollback-record':
       return { method: 'PUT', path: `/namespaces/${ns}/configmaps/greenlight-release-${app}-prod`, skip: 1 };
   }
 }
@@ -86,6 +89,15 @@ const cases: FaultCase[] = phases.flatMap((phase) =>
     )
     .map((c): FaultCase => ({ ...c, phase })),
 );
+// A rollback switches traffic too: a short fault and a persistent one on its selector patch and on its record.
+for (const phase of ['rollback-switch', 'rollback-record'] as const) {
+  for (const c of [...transient, ...persistent]) {
+    if (c.fault === '503 twice' || c.fault === '503 until removed') cases.push({ ...c, phase });
+  }
+}
+const isRollback = (phase: Phase) => phase.startsWith('rollback');
+/** The colour that serves once the step (or its re-run) completed: a rollback goes back to blue. */
+const finalColor = (phase: Phase) => (isRollback(phase) ? 'blue' : 'green');
 // Conflicts (409, as the API server answers a write whose resourceVersion precondition no longer holds). The
 // record is read again and the change re-applied; the Service is refused (someone else changed it since the plan:
 // the switch is not forced over them) and nothing is switched.
@@ -166,17 +178,32 @@ describe('API faults in each phase of deploy and promote', () => {
         const second = await step('deploy-bluegreen', deployInputs(app, ns.name, 'b'), through);
         if (second.status !== 0) throw new Error(`deploy of ${app} v2 failed:\n${second.log.slice(-2000)}`);
       }
+      if (isRollback(c.phase)) {
+        const promoted = await step('promote', promoteInputs(app, ns.name), through);
+        if (promoted.status !== 0)
+          throw new Error(`promote of ${app} v2 failed:\n${promoted.log.slice(-2000)}`);
+      }
+      // The step the fault hits (unless it is a deploy), and the one re-run without the fault afterwards.
+      const next = () =>
+        isRollback(c.phase)
+          ? // The re-run is the same workflow run's job run again (one run id), as GitHub's re-run does.
+            step(
+              'promote',
+              { ...promoteInputs(app, ns.name), action: 'rollback' },
+              { ...through, runId: `rb-${app}` },
+            )
+          : step('promote', promoteInputs(app, ns.name), through);
       const rule = await proxy.add({ ...c.rule, ...phaseMatch(c.phase, ns.name, app) });
       const faulted = onDeploy
         ? await step('deploy-bluegreen', deployInputs(app, ns.name, 'b'), through)
-        : await step('promote', promoteInputs(app, ns.name), through);
+        : await next();
       const applied = (await proxy.list()).find((r) => r.id === rule.id)?.applied ?? c.rule.count ?? 0;
       await proxy.remove(rule.id);
       const after = await servingState(kube, ns.name, app);
       const rerun: Outcome['rerun'] = { promote: 0, after };
       if (onDeploy)
         rerun.deploy = (await step('deploy-bluegreen', deployInputs(app, ns.name, 'b'), through)).status;
-      rerun.promote = (await step('promote', promoteInputs(app, ns.name), through)).status;
+      rerun.promote = (await next()).status;
       rerun.after = await servingState(kube, ns.name, app);
       outcomes.set(key(c), {
         status: faulted.status,
@@ -226,6 +253,20 @@ describe('API faults in each phase of deploy and promote', () => {
         );
       });
     }
+    if (c.expect === 'failure' && c.phase === 'rollback-switch') {
+      it('leaves traffic on green and no note when the rollback cannot switch', () => {
+        expect(outcome().after.color).toBe('green');
+        expect(outcome().after.note).toBeUndefined();
+      });
+    }
+    if (c.expect === 'failure' && c.phase === 'rollback-record') {
+      it('leaves the note that the rollback happened; its re-run records it instead of flipping forward', () => {
+        expect(outcome().after.color).toBe('blue');
+        expect(outcome().after.note).toMatch(
+          /^rollback to revision \d+ on blue \(completed by the next run\)$/,
+        );
+      });
+    }
     if (c.expect === 'success') {
       it('leaves no switch note behind', () => expect(outcome().after.note).toBeUndefined());
     }
@@ -237,12 +278,12 @@ describe('API faults in each phase of deploy and promote', () => {
         expect(after.readyPods.green).toBe(0);
       });
     }
-    it('a re-run without the fault completes with the candidate live', () => {
+    it(`a re-run without the fault completes with ${finalColor(c.phase)} live`, () => {
       const { rerun } = outcome();
       if (rerun.deploy !== undefined) expect(rerun.deploy).toBe(0);
       expect(rerun.promote).toBe(0);
       expect(rerun.after.problems).toEqual([]);
-      expect(rerun.after.color).toBe('green');
+      expect(rerun.after.color).toBe(finalColor(c.phase));
       expect(rerun.after.note).toBeUndefined();
     });
   });

@@ -6,8 +6,8 @@ import { holderIdentity, sameRun } from '../kube/lock.ts';
 import { sleep, withRetry } from '../kube/retry.ts';
 import { deploymentSource, podSource, watchUntil } from '../kube/watch.ts';
 import {
+  activeRevision,
   type Color,
-  findRevision,
   otherColor,
   previousRevision,
   type ReleaseRecord,
@@ -302,15 +302,20 @@ export interface RollbackOptions extends ReleaseTarget, RunContext {
   keepPrevious: boolean;
 }
 
-/** The record once `from` is rolled back to `to`: `to` turns active again, `from` is kept as previous. */
+/**
+ * The record once `from` is rolled back to `to` by `holder`: `to` turns active again (noting who rolled back),
+ * `from` is kept as previous with the reason.
+ */
 export function markRolledBack(
   record: ReleaseRecord,
   from: number,
   to: number,
   reason: string,
+  holder?: string,
   now: Date = new Date(),
 ): ReleaseRecord {
-  return updateRevision(markPromoted(record, to, now), from, { reason }, now);
+  const active = updateRevision(markPromoted(record, to, now), to, { rolledBackBy: holder }, now);
+  return updateRevision(active, from, { reason }, now);
 }
 
 /**
@@ -330,17 +335,13 @@ export async function rollbackRelease(options: RollbackOptions): Promise<Release
       deadline: Date.now() + options.timeoutMs,
       signal,
     };
-    const { record, settlement } = await readSettledRecord(context, key);
+    const { record } = await readSettledRecord(context, key);
     const me = holderIdentity(options.env);
-    if (
-      settlement.kind === 'completed' &&
-      settlement.note.action === 'rollback' &&
-      (settlement.note.holder === me || sameRun(me, settlement.note.holder))
-    ) {
-      // An earlier attempt of this run flipped back and could not record it: the rollback is done; rolling back
+    const done = activeRevision(record);
+    if (done?.rolledBackBy && (done.rolledBackBy === me || sameRun(me, done.rolledBackBy))) {
+      // A re-run of a workflow run whose rollback went through (recorded, or settled from its note): rolling back
       // again would flip forward to the release it rolled back from.
-      const done = findRevision(record, settlement.note.revision) as ReleaseRevision;
-      const message = `an earlier attempt of this run already rolled back to revision ${done.revision} on ${done.color}; it is now recorded`;
+      const message = `this workflow run already rolled back to revision ${done.revision} on ${done.color}; nothing more to do`;
       host.info(message);
       return {
         action: 'rollback',
@@ -437,7 +438,7 @@ export async function rollbackRelease(options: RollbackOptions): Promise<Release
         color: to.color,
         from: from.revision,
         route: options.route,
-        holder: holderIdentity(options.env),
+        holder: me,
       });
       noted = true;
       await clock.run(`switch traffic to ${to.color}`, () =>
@@ -454,9 +455,9 @@ export async function rollbackRelease(options: RollbackOptions): Promise<Release
       options.route === 'service' ? activeServiceName(app) : colorServiceName(app, to.color),
     );
     host.info(`Traffic is on ${to.color}: ${formatCensus(census)}`);
-    const reason = `rolled back to revision ${to.revision} by ${holderIdentity(options.env)}`;
+    const reason = `rolled back to revision ${to.revision} by ${me}`;
     await clock.run('record the rollback', () =>
-      recordSwitchOutcome(context, key, (r) => markRolledBack(r, from.revision, to.revision, reason)),
+      recordSwitchOutcome(context, key, (r) => markRolledBack(r, from.revision, to.revision, reason, me)),
     );
     await tracker?.report(
       'success',

@@ -64,6 +64,11 @@ export interface ReleaseRevision {
   fingerprint?: string;
   /** Replicas the candidate was started with. */
   replicas?: number;
+  /**
+   * Who made this revision active again by a rollback (the lock holder: workflow run and attempt), while it stays
+   * active: a re-run of that same workflow run finds its rollback done instead of rolling back again.
+   */
+  rolledBackBy?: string;
 }
 
 /**
@@ -178,7 +183,13 @@ export function markActive(record: ReleaseRecord, revision: number, now: Date = 
   return updateRevision(
     next,
     revision,
-    { status: 'active', ready: true, promotedAt: now.toISOString(), reason: undefined },
+    {
+      status: 'active',
+      ready: true,
+      promotedAt: now.toISOString(),
+      reason: undefined,
+      rolledBackBy: undefined,
+    },
     now,
   );
 }
@@ -222,13 +233,16 @@ export function settleSwitch(
   }
   if (target.status === 'active') return { record: base, settlement: { kind: 'completed', note } };
   let next = markActive(base, note.revision, now);
-  if (note.action === 'rollback' && note.from !== undefined && findRevision(next, note.from)) {
-    next = updateRevision(
-      next,
-      note.from,
-      { reason: `rolled back to revision ${note.revision} by ${note.holder}` },
-      now,
-    );
+  if (note.action === 'rollback') {
+    next = updateRevision(next, note.revision, { rolledBackBy: note.holder }, now);
+    if (note.from !== undefined && findRevision(next, note.from)) {
+      next = updateRevision(
+        next,
+        note.from,
+        { reason: `rolled back to revision ${note.revision} by ${note.holder}` },
+        now,
+      );
+    }
   }
   return { record: next, settlement: { kind: 'completed', note } };
 }

@@ -131,9 +131,14 @@ describe('record transitions', () => {
 
   it('rollback: the previous revision is active again and the rolled-back one is kept as previous', () => {
     const before = record(revision(1, 'blue', 'previous', D1), revision(2, 'green', 'active', D2));
-    const after = markRolledBack(before, 2, 1, 'rolled back by someone');
+    const after = markRolledBack(before, 2, 1, 'rolled back by someone', 'github:shop/api/runs/5/attempts/1');
     expect(statuses(after)).toEqual(['1:blue:active', '2:green:previous']);
     expect(after.revisions[1]?.reason).toBe('rolled back by someone');
+    expect(after.revisions[0]?.rolledBackBy).toBe('github:shop/api/runs/5/attempts/1');
+    // A promote afterwards makes another revision active; it carries no rollback mark.
+    const promoted = markPromoted(after, 2);
+    expect(statuses(promoted)).toEqual(['1:blue:previous', '2:green:active']);
+    expect(promoted.revisions[1]?.rolledBackBy).toBeUndefined();
   });
 
   it('abort: the candidate retires with the reason', () => {

@@ -140,9 +140,7 @@ describe('the switch note', () => {
     const outcome = await rollbackRelease(
       options(kube, namespace, again.host, { ...RUN, GITHUB_RUN_ATTEMPT: '2' }),
     );
-    expect(outcome.message).toMatch(
-      /an earlier attempt of this run already rolled back to revision 1 on blue/,
-    );
+    expect(outcome.message).toMatch(/this workflow run already rolled back to revision 1 on blue/);
     expect(await activeSelectorColor(kube, namespace)).toBe('blue');
     const record = await currentRecord(kube, namespace);
     expect(record.switching).toBeUndefined();
@@ -150,6 +148,28 @@ describe('the switch note', () => {
     expect(record.revisions.find((r) => r.revision === 2)?.reason).toMatch(
       /rolled back to revision 1 by github:shop\/api\/runs\/41\/attempts\/1/,
     );
+  });
+
+  it('a re-run of a rollback that went through stops there; another run rolling back flips forward', async () => {
+    const { kube, namespace } = await cluster('rollback-rerun');
+    await setupBlueGreen(kube, namespace, { live: 'blue' });
+    const { host } = recordingHost();
+    await promoteRelease(options(kube, namespace, host));
+    await rollbackRelease(options(kube, namespace, recordingHost().host));
+    expect(await activeSelectorColor(kube, namespace)).toBe('blue');
+
+    const rerun = recordingHost();
+    const outcome = await rollbackRelease(
+      options(kube, namespace, rerun.host, { ...RUN, GITHUB_RUN_ATTEMPT: '2' }),
+    );
+    expect(outcome.message).toMatch(/this workflow run already rolled back to revision 1 on blue/);
+    expect(await activeSelectorColor(kube, namespace)).toBe('blue');
+
+    const other = await rollbackRelease(
+      options(kube, namespace, recordingHost().host, { ...RUN, GITHUB_RUN_ID: '42' }),
+    );
+    expect(other).toMatchObject({ activeColor: 'green', revision: 2 });
+    expect(await activeSelectorColor(kube, namespace)).toBe('green');
   });
 
   it('a note for a switch that never happened is dropped by the next run, which leaves the revisions alone', async () => {

@@ -122,8 +122,9 @@ describe('settleSwitch', () => {
     expect(activeRevision(after)).toMatchObject({ revision: 1, ready: true, promotedAt: NOW.toISOString() });
   });
 
-  it('a completed rollback keeps who rolled back on the release it left', () => {
+  it('a completed rollback keeps who rolled back, on both releases', () => {
     const { record: after } = settleSwitch(rollingBack, 'blue', NOW);
+    expect(activeRevision(after)?.rolledBackBy).toBe('github:shop/api/runs/9/attempts/1');
     expect(after.revisions.find((r) => r.revision === 2)?.reason).toBe(
       'rolled back to revision 1 by github:shop/api/runs/9/attempts/1',
     );

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
-import { exporter, kubeConfig, loadEnv, type TestEnv } from '../testenv/src/index.ts';
+import { exporter, kubeConfig, loadEnv, queryPrometheus, type TestEnv } from '../testenv/src/index.ts';
 import { type RunContext, repoRoot, runStep, type StepResult } from './runner.ts';
 
 const APP = 'demo-app';
@@ -250,7 +250,9 @@ async function main(): Promise<void> {
       },
     },
   );
+  // The production gates read the same metric: wait until Prometheus has scraped the healthy value again.
   await exporter.set(errorRate, 0, { app: APP });
+  await untilPrometheusReads(`max(${errorRate}{app="${APP}"})`, 0);
   recap.push({
     step: 'staging v1.1.0',
     result: `deployed on ${d2.outputs.color}, rolled back: ${p2.outputs['rolled-back']}, active ${p2.outputs['active-color']}`,
@@ -303,3 +305,17 @@ main().catch((error: unknown) => {
   process.stdout.write(`Job summaries so far: ${outDir}\n`);
   process.exit(1);
 });
+
+/**
+ * Waits until Prometheus reads `value` for `query` (it scrapes the exporter every second), at most 30 s. Prometheus
+ * has no watch to wait on, so it asks every 250 ms.
+ */
+async function untilPrometheusReads(query: string, value: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const [sample] = await queryPrometheus(query);
+    if (sample && Number(sample.value[1]) === value) return;
+    if (Date.now() > deadline) throw new Error(`Prometheus did not read ${value} for ${query} within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}

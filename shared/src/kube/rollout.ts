@@ -148,6 +148,15 @@ export async function waitForRollout(kube: Kube, options: RolloutWaitOptions): P
         const deployment = deployments[0];
         if (!deployment) return undefined;
         const status = rolloutStatus(deployment);
+        if (!status.observed) {
+          // Until the controller has seen the new template, the revision annotation, the conditions and the
+          // "newest" ReplicaSet are still those of the rollout before (say a failed one, whose pods are going).
+          last = { status, pods: [] };
+          options.progress?.(
+            `${options.label} waiting for the Deployment controller to see the new template`,
+          );
+          return undefined;
+        }
         const current = newestPods(deployment, replicaSets, pods);
         last = { status, pods: current };
         const stalled = deployment.status?.conditions?.find(
@@ -215,6 +224,14 @@ export async function waitForRollout(kube: Kube, options: RolloutWaitOptions): P
     const seen = s
       ? `${s.ready}/${s.desired} ready, ${s.updated} updated, ${s.available} available`
       : 'the Deployment was never seen';
+    if (s && !s.observed && !refused) {
+      throw new GreenlightError({
+        what: 'wait for rollout',
+        object: ref,
+        reason: 'the Deployment controller did not pick up the new pod template before the timeout ran out',
+        hint: 'check that kube-controller-manager runs and is healthy, then re-run',
+      });
+    }
     if (refused) {
       throw new GreenlightError({
         what: 'wait for rollout',

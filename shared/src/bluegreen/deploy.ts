@@ -34,9 +34,15 @@ import {
   planDeploy,
   type SourcedObject,
 } from './plan.ts';
-import { noteSwitch, readSettledRecord, recordSwitchOutcome, settleAfterFailure } from './settle.ts';
+import {
+  noteSwitch,
+  readSettledRecord,
+  recordSwitchOutcome,
+  SETTLE_AFTER_CANCEL_MS,
+  settleAfterFailure,
+} from './settle.ts';
 import { APP_LABEL, activeServiceName, COLOR_LABEL, type SwitchContext } from './switch.ts';
-import { ingressRoutedColor } from './traffic.ts';
+import { ingressRoutedColor, trafficColor } from './traffic.ts';
 
 /** What to deploy, where, and how to judge it. */
 export interface DeployOptions {
@@ -668,7 +674,12 @@ async function failCandidate(
   const name = plan.deployment.metadata?.name as string;
   // Never take down a colour that serves: a promote that flipped and then failed, or a first colour whose Service
   // was created before the failure, stays up and is left for promote's rollback to handle.
-  const serving = await servingColor(kube, options.namespace, options.app);
+  // Read with a deadline of its own: this also runs after the job was cancelled.
+  const serving = await trafficColor(
+    { kube, namespace: options.namespace, signal: AbortSignal.timeout(SETTLE_AFTER_CANCEL_MS) },
+    options.app,
+    'service',
+  ).catch(() => 'unknown' as const);
   if (serving === plan.candidate || serving === 'unknown') {
     host.warning(
       serving === 'unknown'
@@ -708,19 +719,6 @@ async function failCandidate(
     result.release = record.revisions.find((r) => r.revision === result.revision);
   } catch (recordError) {
     host.warning(`could not record the failure in the release record: ${describeError(recordError)}`);
-  }
-}
-
-/** The colour the active Service `<app>` selects now: undefined when there is none, `unknown` when unreadable. */
-async function servingColor(kube: Kube, namespace: string, app: string): Promise<string | undefined> {
-  try {
-    const service = await withRetry(() =>
-      kube.core.readNamespacedService({ name: activeServiceName(app), namespace }),
-    );
-    return service.spec?.selector?.[APP_LABEL] === app ? service.spec.selector[COLOR_LABEL] : undefined;
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    return 'unknown';
   }
 }
 

@@ -12,19 +12,20 @@ import { APP_LABEL, activeServiceName, COLOR_LABEL, colorServiceName, type Switc
  * points at (undefined when none does, or when they point at both).
  */
 export async function trafficColor(
-  context: SwitchContext,
+  context: Pick<SwitchContext, 'kube' | 'namespace' | 'signal'>,
   app: string,
   route: 'service' | 'ingress',
 ): Promise<Color | undefined> {
   const { kube, namespace } = context;
   if (route === 'ingress') {
-    const list = await withRetry(
-      () => kube.config.makeApiClient(NetworkingV1Api).listNamespacedIngress({ namespace }),
-      { signal: context.signal },
-    ).catch((error: unknown) => {
-      throw kubeError(error, { what: 'read where traffic goes (Ingresses)', server: kube.server });
+    const ingresses = await listIngresses(context).catch((error: unknown) => {
+      throw kubeError(error, {
+        what: 'read where traffic goes',
+        object: { kind: 'Ingress', name: '(list)', namespace },
+        server: kube.server,
+      });
     });
-    const colors = ingressColors(list.items, app);
+    const colors = ingressColors(ingresses, app);
     return colors.size === 1 ? [...colors][0] : undefined;
   }
   const name = activeServiceName(app);
@@ -56,10 +57,7 @@ export async function colorRoutingIngresses(
   const { kube, namespace } = context;
   let ingresses: V1Ingress[];
   try {
-    const networking = kube.config.makeApiClient(NetworkingV1Api);
-    ingresses = (
-      await withRetry(() => networking.listNamespacedIngress({ namespace }), { signal: context.signal })
-    ).items;
+    ingresses = await listIngresses(context);
   } catch (error) {
     if (statusCode(error) === 403) {
       context.host.warning(
@@ -119,6 +117,17 @@ export async function assertServiceRoute(context: SwitchContext, app: string): P
     reason: `Ingress ${first?.name} routes to ${[...(first?.colors ?? [])].map((c) => colorServiceName(app, c)).join(' and ')}, a colour Service: switching the active Service would not move that traffic, and retiring the previous colour would cut it off`,
     hint: 'use route: ingress for this app (it moves the Ingress backends), or point the Ingress at the active Service',
   });
+}
+
+/** Every Ingress of the namespace (transient failures retried); a refusal comes as the API gave it. */
+async function listIngresses(
+  context: Pick<SwitchContext, 'kube' | 'namespace' | 'signal'>,
+): Promise<V1Ingress[]> {
+  const networking = context.kube.config.makeApiClient(NetworkingV1Api);
+  const list = await withRetry(() => networking.listNamespacedIngress({ namespace: context.namespace }), {
+    signal: context.signal,
+  });
+  return list.items;
 }
 
 /** The colours that the Ingresses' backends name through the app's colour Services. */

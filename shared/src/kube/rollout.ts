@@ -136,6 +136,10 @@ export async function waitForRollout(kube: Kube, options: RolloutWaitOptions): P
   let last: { status?: RolloutStatus; pods: V1Pod[] } = { pods: [] };
   const timedOut = new Error('timed out');
   let refused: string | undefined;
+  // The stall condition as the wait first saw it, if any: it belongs to an earlier rollout (the controller keeps
+  // it until pods make progress again, even after it observed the new generation). Only a stall the controller
+  // reports afresh during this wait, with another update time, fails the rollout.
+  let earlierStall: string | undefined | null = null;
   try {
     return await watchUntil(
       kube,
@@ -147,6 +151,11 @@ export async function waitForRollout(kube: Kube, options: RolloutWaitOptions): P
       ([deployments, replicaSets, pods]) => {
         const deployment = deployments[0];
         if (!deployment) return undefined;
+        const stalled = deployment.status?.conditions?.find(
+          (c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded',
+        );
+        const stalledAt = stalled ? String(timeOf(stalled.lastUpdateTime) ?? '') : undefined;
+        if (earlierStall === null) earlierStall = stalledAt;
         const status = rolloutStatus(deployment);
         if (!status.observed) {
           // Until the controller has seen the new template, the revision annotation, the conditions and the
@@ -159,10 +168,7 @@ export async function waitForRollout(kube: Kube, options: RolloutWaitOptions): P
         }
         const current = newestPods(deployment, replicaSets, pods);
         last = { status, pods: current };
-        const stalled = deployment.status?.conditions?.find(
-          (c) => c.type === 'Progressing' && c.status === 'False',
-        );
-        if (stalled?.reason === 'ProgressDeadlineExceeded') {
+        if (stalled && stalledAt !== earlierStall) {
           throw new RolloutFailure({
             reason: 'ProgressDeadlineExceeded',
             message: stalled.message ?? 'no progress',
